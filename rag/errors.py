@@ -1,0 +1,81 @@
+"""Every error this package raises on purpose.
+
+RagError
+ ├── ConfigError              a setting is missing or invalid
+ ├── CorpusError              the corpus as a whole cannot be read
+ │    └── SourceError         one source file cannot be ingested
+ │         ├── BinaryFileError
+ │         ├── UndecodableFileError
+ │         └── FileTooLargeError
+ └── IndexError_              the on-disk index is missing, locked or incompatible
+      ├── IndexNotFoundError
+      ├── IndexLockedError
+      └── ArticleNotFoundError
+
+Messages say what failed and what to do about it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class RagError(Exception):
+    """Base class: a problem the user can act on."""
+
+
+class ConfigError(RagError):
+    pass
+
+
+class CorpusError(RagError):
+    pass
+
+
+class SourceError(CorpusError):
+    """One source file could not be ingested; the others still can."""
+
+    def __init__(self, path: Path, message: str) -> None:
+        self.path = path
+        super().__init__(f"{path}: {message}")
+
+
+class BinaryFileError(SourceError):
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(path, f"looks like a binary file ({reason}), not text; remove it from the corpus")
+
+
+class UndecodableFileError(SourceError):
+    def __init__(self, path: Path, tried: list[str]) -> None:
+        super().__init__(
+            path,
+            f"is not valid text in any supported encoding (tried {', '.join(tried)}); re-save it as UTF-8",
+        )
+
+
+class FileTooLargeError(SourceError):
+    def __init__(self, path: Path, size_bytes: int, limit_bytes: int) -> None:
+        super().__init__(
+            path,
+            f"is {size_bytes / 2**20:.1f} MiB, over the {limit_bytes / 2**20:.0f} MiB limit per source file; "
+            "split it into smaller files or raise RAG_MAX_SOURCE_MB",
+        )
+
+
+class IndexError_(RagError):  # trailing underscore: do not shadow the builtin IndexError
+    pass
+
+
+class IndexNotFoundError(IndexError_):
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"no index at {path}; build it with `rag ingest` (or `make serve`)")
+
+
+class IndexLockedError(IndexError_):
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"another `rag ingest` is writing {path}; wait for it to finish and run again")
+
+
+class ArticleNotFoundError(IndexError_):
+    def __init__(self, article_id: str) -> None:
+        super().__init__(f"no article with id {article_id!r}; list ids with `rag articles`")

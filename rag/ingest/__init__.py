@@ -1,0 +1,109 @@
+"""Source files -> Articles. `load_corpus` reads a folder; `load_source` one file."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rag.errors import CorpusError, SourceError
+from rag.ingest.assemble import REMOVED_KINDS, Removed, finish
+from rag.ingest.decode import read_source
+from rag.ingest.sniff import PARSERS, Shape, detect_shape
+from rag.models import Article
+
+__all__ = ["REMOVED_KINDS", "LoadedSource", "Removed", "SourceProblem", "iter_corpus", "load_source"]
+
+# Bump when a loader changes what it produces, so indexes built by an older loader are rebuilt.
+LOADER_VERSION = 1
+
+
+@dataclass(frozen=True)
+class LoadedSource:
+    source_file: str
+    sha256: str
+    shape: Shape
+    encoding: str
+    text: str
+    articles: tuple[Article, ...]
+    removed: tuple[Removed, ...]
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SourceProblem:
+    """A file that was skipped (`fatal=False`, e.g. empty) or refused (`fatal=True`)."""
+
+    source_file: str
+    message: str
+    fatal: bool
+    sha256: str | None = None
+
+
+@dataclass
+class CorpusFiles:
+    paths: list[Path] = field(default_factory=list)
+
+
+def corpus_files(corpus_dir: Path) -> list[Path]:
+    if not corpus_dir.exists():
+        raise CorpusError(
+            f"corpus folder {corpus_dir} does not exist; create it and put .txt or .md files in it"
+        )
+    if not corpus_dir.is_dir():
+        raise CorpusError(f"{corpus_dir} is not a folder; point RAG_CORPUS_DIR at the folder of source files")
+    return sorted(
+        p
+        for p in corpus_dir.iterdir()
+        if p.is_file() and not p.name.startswith((".", "~")) and p.name != "README.md"
+    )
+
+
+def iter_corpus(corpus_dir: Path, max_bytes: int) -> Iterator[LoadedSource | SourceProblem]:
+    for path in corpus_files(corpus_dir):
+        try:
+            yield load_source(path, max_bytes)
+        except SourceError as exc:
+            yield SourceProblem(path.name, str(exc), fatal=True)
+        except _EmptySource:
+            yield SourceProblem(path.name, f"{path.name}: empty file, skipped", fatal=False)
+
+
+class _EmptySource(Exception):
+    pass
+
+
+def load_source(path: Path, max_bytes: int) -> LoadedSource:
+    decoded = read_source(path, max_bytes)
+    if not decoded.text.strip():
+        raise _EmptySource
+    shape = detect_shape(decoded.text)
+    parsed = PARSERS[shape](decoded.text)
+    stem = re.sub(r"[^0-9A-Za-z_.\u4e00-\u9fff-]+", "_", path.stem)
+    articles = tuple(
+        finish(
+            draft,
+            source=decoded.text,
+            source_file=path.name,
+            article_id=f"{stem}-{ordinal:02d}",
+            ordinal=ordinal,
+            removed=parsed.removed,
+            clean_paragraph=parsed.clean_paragraph,
+        )
+        for ordinal, draft in enumerate(parsed.drafts)
+    )
+    warnings = (
+        () if decoded.encoding in ("utf-8", "utf-8-sig") else (f"decoded as {decoded.encoding.upper()}",)
+    )
+    return LoadedSource(
+        source_file=path.name,
+        sha256=hashlib.sha256(decoded.text.encode()).hexdigest(),
+        shape=shape,
+        encoding=decoded.encoding,
+        text=decoded.text,
+        articles=articles,
+        removed=tuple(parsed.removed),
+        warnings=warnings,
+    )

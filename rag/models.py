@@ -1,0 +1,66 @@
+"""Typed values passed between the pipeline's steps."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+SpanRole = Literal["kicker", "title", "subtitle", "byline", "body", "credit", "attribution", "date"]
+ArticleKind = Literal["article", "photo", "teaser", "fragment"]
+DateKind = Literal["published", "crawled"]
+
+
+class SourceSpan(BaseModel):
+    """A range of characters [start, end) of the decoded source file that an article was built from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    role: SpanRole
+    start: int
+    end: int
+
+
+class Article(BaseModel):
+    """One article recognised in a source file.
+
+    `title`, `subtitle`, `kicker`, `byline` and `text` are built only from the characters of `spans`
+    (less whitespace and listed layout), so every field can be traced back to the source.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    source_file: str
+    ordinal: int
+    kind: ArticleKind = "article"
+    title: str = ""
+    subtitle: str = ""
+    kicker: str = ""
+    byline: str = ""
+    reporters: tuple[str, ...] = ()
+    publication: str | None = None
+    date: str | None = None
+    date_kind: DateKind | None = None
+    text: str = ""
+    spans: tuple[SourceSpan, ...] = ()
+
+    @property
+    def start(self) -> int:
+        return min((s.start for s in self.spans), default=0)
+
+    @property
+    def end(self) -> int:
+        return max((s.end for s in self.spans), default=0)
+
+    @property
+    def display_title(self) -> str:
+        """The printed headline, or the opening words when the page printed none."""
+        if self.title:
+            return self.title
+        lead = self.text.strip().split("\n", 1)[0].removeprefix("本报讯").strip()
+        for stop in "。！？":
+            if stop in lead[:40]:
+                lead = lead[: lead.index(stop) + 1]
+                break
+        return lead if len(lead) <= 40 else lead[:40] + "…"
