@@ -11,6 +11,7 @@ A page is read in four passes:
 
 from __future__ import annotations
 
+import itertools
 import re
 import statistics
 from dataclasses import dataclass, field
@@ -194,12 +195,8 @@ def _segments(infos: list[Info]) -> list[Segment]:
             previous = info
     captions = _caption_starts(infos)
     starts |= captions
-    bounds = sorted(starts) + [len(infos)]
-    return [
-        Segment(infos=infos[a:b], caption=a in captions)
-        for a, b in zip(bounds, bounds[1:], strict=False)
-        if a < b
-    ]
+    bounds = [*sorted(starts), len(infos)]
+    return [Segment(infos=infos[a:b], caption=a in captions) for a, b in itertools.pairwise(bounds) if a < b]
 
 
 def _caption_starts(infos: list[Info]) -> set[int]:

@@ -6,6 +6,7 @@ the last dated block are the site's navigation and footer.
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from rag.ingest.assemble import Draft, Removed
@@ -30,7 +31,7 @@ def looks_like_webscrape(lines: list[Line]) -> bool:
 def parse_webscrape(text: str) -> Parsed:
     parsed = Parsed(clean_paragraph=join_lines)
     block: list[Line] = []
-    for line in split_lines(text) + [Line(len(text), len(text), "-")]:
+    for line in [*split_lines(text), Line(len(text), len(text), "-")]:
         if line.blank:
             continue
         if SEPARATOR.match(line.stripped):
@@ -76,7 +77,7 @@ def _paragraphs(line: Line) -> list[tuple[int, int]]:
     cuts = [m.start() for m in SECTION_START.finditer(line.text)]
     bounds = [0, *cuts, len(line.text)]
     spans = []
-    for a, b in zip(bounds, bounds[1:], strict=False):
+    for a, b in itertools.pairwise(bounds):
         piece = line.text[a:b]
         lead = len(piece) - len(piece.lstrip())
         trail = len(piece.rstrip())
