@@ -4,6 +4,7 @@ RagError
  ├── ConfigError              a setting is missing or invalid
  ├── CorpusError              the corpus as a whole cannot be read
  │    └── SourceError         one source file cannot be ingested
+ │         ├── EmptySourceError
  │         ├── BinaryFileError
  │         ├── UndecodableFileError
  │         └── FileTooLargeError
@@ -38,6 +39,10 @@ class SourceError(CorpusError):
     def __init__(self, path: Path, message: str) -> None:
         self.path = path
         super().__init__(f"{path}: {message}")
+
+
+class EmptySourceError(SourceError):
+    """Not fatal: an empty file is skipped with a warning."""
 
 
 class BinaryFileError(SourceError):

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from rag.errors import CorpusError, SourceError
+from rag.errors import CorpusError, EmptySourceError, SourceError
 from rag.ingest.assemble import REMOVED_KINDS, Removed, finish
-from rag.ingest.decode import read_source
+from rag.ingest.decode import decode_bytes, read_bytes
 from rag.ingest.sniff import PARSERS, Shape, detect_shape
 from rag.models import Article
 
-__all__ = ["REMOVED_KINDS", "LoadedSource", "Removed", "SourceProblem", "iter_corpus", "load_source"]
+__all__ = [
+    "LOADER_VERSION",
+    "REMOVED_KINDS",
+    "LoadedSource",
+    "Removed",
+    "SourceProblem",
+    "corpus_files",
+    "file_sha256",
+    "load_source",
+    "try_load_source",
+]
 
 # Bump when a loader changes what it produces, so indexes built by an older loader are rebuilt.
 LOADER_VERSION = 1
@@ -42,11 +51,6 @@ class SourceProblem:
     sha256: str | None = None
 
 
-@dataclass
-class CorpusFiles:
-    paths: list[Path] = field(default_factory=list)
-
-
 def corpus_files(corpus_dir: Path) -> list[Path]:
     if not corpus_dir.exists():
         raise CorpusError(
@@ -61,24 +65,31 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
     )
 
 
-def iter_corpus(corpus_dir: Path, max_bytes: int) -> Iterator[LoadedSource | SourceProblem]:
-    for path in corpus_files(corpus_dir):
-        try:
-            yield load_source(path, max_bytes)
-        except SourceError as exc:
-            yield SourceProblem(path.name, str(exc), fatal=True)
-        except _EmptySource:
-            yield SourceProblem(path.name, f"{path.name}: empty file, skipped", fatal=False)
+def try_load_source(path: Path, max_bytes: int) -> LoadedSource | SourceProblem:
+    """Load one file, turning what is wrong with it into a SourceProblem the caller can report."""
+    try:
+        return load_source(path, max_bytes)
+    except EmptySourceError:
+        return SourceProblem(path.name, f"{path.name}: empty file, skipped", fatal=False)
+    except SourceError as exc:
+        return SourceProblem(path.name, str(exc), fatal=True)
+    except OSError as exc:
+        return SourceProblem(path.name, f"{path.name}: cannot be read ({exc.strerror})", fatal=True)
 
 
-class _EmptySource(Exception):
-    pass
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def load_source(path: Path, max_bytes: int) -> LoadedSource:
-    decoded = read_source(path, max_bytes)
+    data = read_bytes(path, max_bytes)
+    decoded = decode_bytes(path, data)
     if not decoded.text.strip():
-        raise _EmptySource
+        raise EmptySourceError(path, "empty file")
     shape = detect_shape(decoded.text)
     parsed = PARSERS[shape](decoded.text)
     stem = re.sub(r"[^0-9A-Za-z_.\u4e00-\u9fff-]+", "_", path.stem)
@@ -99,7 +110,7 @@ def load_source(path: Path, max_bytes: int) -> LoadedSource:
     )
     return LoadedSource(
         source_file=path.name,
-        sha256=hashlib.sha256(decoded.text.encode()).hexdigest(),
+        sha256=hashlib.sha256(data).hexdigest(),
         shape=shape,
         encoding=decoded.encoding,
         text=decoded.text,

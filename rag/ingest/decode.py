@@ -26,12 +26,12 @@ class DecodedSource:
     encoding: str  # the codec name, e.g. "utf-8", "gbk", "gb18030"
 
 
-def read_source(path: Path, max_bytes: int) -> DecodedSource:
-    """Decode `path`, checking its size before reading anything into memory."""
+def read_bytes(path: Path, max_bytes: int) -> bytes:
+    """Read `path`, checking its size before reading anything into memory."""
     size = path.stat().st_size
     if size > max_bytes:
         raise FileTooLargeError(path, size, max_bytes)
-    return decode_bytes(path, path.read_bytes())
+    return path.read_bytes()
 
 
 def decode_bytes(path: Path, data: bytes) -> DecodedSource:

@@ -10,6 +10,7 @@ WHITESPACE = " \t\r\n\f\v\u3000\u00a0"
 TERMINAL = "。！？!?…"
 CLOSERS = "”’」』）)》"
 NON_HEADLINE_ENDINGS = "，、；：,;:。"
+DATELINE_WORDS = ("本报讯",)
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,8 @@ def join_wrapped(raw: str) -> str:
     def keep(match: re.Match[str]) -> str:
         before = raw[match.start() - 1] if match.start() > 0 else ""
         after = raw[match.end()] if match.end() < len(raw) else ""
+        if raw[: match.start()].endswith(DATELINE_WORDS):  # "本报讯 两边绿树成荫": keep the dateline apart
+            return " "
         return " " if before.isascii() and before.isalnum() and after.isascii() and after.isalnum() else ""
 
     return _SPACE_RUN.sub(keep, raw).strip(WHITESPACE)

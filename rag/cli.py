@@ -1,0 +1,170 @@
+"""`rag`: the command line. Thin: parse, call the library, render. Errors map to exit codes in `main`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from rag import __version__
+from rag.config import Settings
+from rag.errors import RagError
+
+app = typer.Typer(
+    help="Huzhou RAG: cited, verified answers over news about Huzhou's development.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+errors = Console(stderr=True)
+
+EXIT_USER_ERROR = 2  # the user must act: a missing folder, a locked index, an unknown id
+EXIT_PARTIAL = 1  # done, but some input was refused
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"rag {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    ctx.obj = Settings()
+
+
+def _settings(ctx: typer.Context, **overrides: object) -> Settings:
+    settings: Settings = ctx.obj
+    values = {k: v for k, v in overrides.items() if v is not None}
+    return settings.model_copy(update=values) if values else settings
+
+
+@app.command()
+def ingest(
+    ctx: typer.Context,
+    corpus: Annotated[
+        Path | None, typer.Option(help="Corpus folder [default: RAG_CORPUS_DIR or corpus/].")
+    ] = None,
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Start the index over instead of updating it.")
+    ] = False,
+) -> None:
+    """Read the corpus folder into the index, re-reading only files that changed."""
+    from rag.ingest import corpus_files
+    from rag.pipeline import ingest as run_ingest
+
+    settings = _settings(ctx, corpus_dir=corpus)
+    total = len(corpus_files(settings.corpus_dir))
+    with Progress(
+        TextColumn("[bold]ingest"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        console=errors,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("", total=total)
+
+        def advance(name: str) -> None:
+            progress.update(task, advance=1, description=name)
+
+        report = run_ingest(settings, rebuild=rebuild, on_file=advance)
+
+    if report.files:
+        table = Table("file", "status", "shape", "encoding", "articles", "note", title="Corpus")
+        for f in report.files:
+            style = {"refused": "red", "skipped": "yellow", "unchanged": "dim"}.get(f.status, "")
+            table.add_row(
+                f.source_file,
+                f.status,
+                f.shape or "",
+                f.encoding or "",
+                str(f.articles),
+                f.message,
+                style=style,
+            )
+        console.print(table)
+    console.print(report.summary())
+    if report.refused:
+        errors.print(
+            f"[red]{len(report.refused)} file(s) refused; see the note column and fix or remove them."
+        )
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+@app.command()
+def articles(
+    ctx: typer.Context,
+    article_id: Annotated[str | None, typer.Argument(help="Show this article in full.")] = None,
+    source: Annotated[str | None, typer.Option(help="Only the articles of this source file.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List the articles recognised in the corpus, or print one."""
+    from rag.store import open_index
+
+    settings = _settings(ctx)
+    with open_index(settings.index_dir) as index:
+        if article_id is not None:
+            _print_article(index.article(article_id), as_json)
+            return
+        found = index.articles(source_file=source)
+    if source is not None and not found:
+        raise RagError(f"no articles from {source!r}; list the sources with `rag ingest` or `rag articles`")
+    if as_json:
+        print(
+            json.dumps([a.model_dump(exclude={"spans", "text"}) for a in found], ensure_ascii=False, indent=2)
+        )
+        return
+    table = Table(title=f"{len(found)} articles")
+    table.add_column("id", no_wrap=True)
+    for column in ("kind", "publication", "title", "chars"):
+        table.add_column(column)
+    for a in found:
+        title = a.title or f"[dim]{a.display_title}[/dim]"
+        table.add_row(a.id, a.kind, a.publication or "", title, str(len(a.text)))
+    console.print(table)
+
+
+def _print_article(article: object, as_json: bool) -> None:
+    from rag.models import Article
+
+    assert isinstance(article, Article)
+    if as_json:
+        print(article.model_dump_json(indent=2))
+        return
+    if article.kicker:
+        console.print(article.kicker, style="dim")
+    console.print(article.display_title, style="bold")
+    if article.subtitle:
+        console.print(article.subtitle)
+    facts = [
+        ("id", article.id),
+        ("kind", article.kind),
+        ("source", f"{article.source_file} [{article.start}:{article.end}]"),
+        ("publication", article.publication or "—"),
+        ("date", f"{article.date} ({article.date_kind})" if article.date else "—"),
+        ("reporters", "、".join(article.reporters) or "—"),
+    ]
+    for name, value in facts:
+        console.print(f"[dim]{name:>12}[/dim]  {value}")
+    console.print()
+    console.print(article.text, highlight=False)
+
+
+def main() -> None:
+    try:
+        app()
+    except RagError as exc:
+        errors.print(f"[red]error:[/red] {exc}", highlight=False)
+        sys.exit(EXIT_USER_ERROR)
