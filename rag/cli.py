@@ -53,12 +53,8 @@ def _settings(ctx: typer.Context, **overrides: object) -> Settings:
 @app.command()
 def ingest(
     ctx: typer.Context,
-    corpus: Annotated[
-        Path | None, typer.Option(help="Corpus folder [default: RAG_CORPUS_DIR or corpus/].")
-    ] = None,
-    rebuild: Annotated[
-        bool, typer.Option("--rebuild", help="Start the index over instead of updating it.")
-    ] = False,
+    corpus: Annotated[Path | None, typer.Option(help="Corpus folder [default: RAG_CORPUS_DIR or corpus/].")] = None,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Start the index over instead of updating it.")] = False,
 ) -> None:
     """Read the corpus folder into the index, re-reading only files that changed."""
     from rag.ingest import corpus_files
@@ -97,9 +93,7 @@ def ingest(
         console.print(table)
     console.print(report.summary())
     if report.refused:
-        errors.print(
-            f"[red]{len(report.refused)} file(s) refused; see the note column and fix or remove them."
-        )
+        errors.print(f"[red]{len(report.refused)} file(s) refused; see the note column and fix or remove them.")
         raise typer.Exit(EXIT_PARTIAL)
 
 
@@ -122,9 +116,7 @@ def articles(
     if source is not None and not found:
         raise RagError(f"no articles from {source!r}; list the sources with `rag ingest` or `rag articles`")
     if as_json:
-        print(
-            json.dumps([a.model_dump(exclude={"spans", "text"}) for a in found], ensure_ascii=False, indent=2)
-        )
+        print(json.dumps([a.model_dump(exclude={"spans", "text"}) for a in found], ensure_ascii=False, indent=2))
         return
     table = Table(title=f"{len(found)} articles")
     table.add_column("id", no_wrap=True)
@@ -134,6 +126,22 @@ def articles(
         title = a.title or f"[dim]{a.display_title}[/dim]"
         table.add_row(a.id, a.kind, a.publication or "", title, str(len(a.text)))
     console.print(table)
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the HTTP API."""
+    import uvicorn
+
+    from rag.api import create_app
+
+    settings = _settings(ctx)
+    console.print(f"Serving index {settings.index_dir} on http://{host}:{port}/  (Ctrl-C stops)")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 
 def _print_article(article: object, as_json: bool) -> None:

@@ -50,9 +50,7 @@ class IngestReport:
         return f"{len(self.changed)} file(s) updated; {total} articles in {self.index_dir}."
 
 
-def ingest(
-    settings: Settings, *, rebuild: bool = False, on_file: Callable[[str], None] | None = None
-) -> IngestReport:
+def ingest(settings: Settings, *, rebuild: bool = False, on_file: Callable[[str], None] | None = None) -> IngestReport:
     """Bring the index up to date with the corpus folder, touching only files that changed."""
     paths = corpus_files(settings.corpus_dir)
     hashes = {path.name: file_sha256(path) for path in paths}

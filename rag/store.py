@@ -119,9 +119,7 @@ class IndexWriter:
         self.index_dir = index_dir
         self.rebuild = rebuild
         self.builds = index_dir.parent / ".builds"
-        self.build_dir = (
-            self.builds / f"{index_dir.name}-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
-        )
+        self.build_dir = self.builds / f"{index_dir.name}-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
         self._lock_file: Any = None
         self.db: sqlite3.Connection
         self.extra_manifest: dict[str, Any] = {}  # later pipeline steps record their settings here

@@ -53,15 +53,11 @@ class SourceProblem:
 
 def corpus_files(corpus_dir: Path) -> list[Path]:
     if not corpus_dir.exists():
-        raise CorpusError(
-            f"corpus folder {corpus_dir} does not exist; create it and put .txt or .md files in it"
-        )
+        raise CorpusError(f"corpus folder {corpus_dir} does not exist; create it and put .txt or .md files in it")
     if not corpus_dir.is_dir():
         raise CorpusError(f"{corpus_dir} is not a folder; point RAG_CORPUS_DIR at the folder of source files")
     return sorted(
-        p
-        for p in corpus_dir.iterdir()
-        if p.is_file() and not p.name.startswith((".", "~")) and p.name != "README.md"
+        p for p in corpus_dir.iterdir() if p.is_file() and not p.name.startswith((".", "~")) and p.name != "README.md"
     )
 
 
@@ -105,9 +101,7 @@ def load_source(path: Path, max_bytes: int) -> LoadedSource:
         )
         for ordinal, draft in enumerate(parsed.drafts)
     )
-    warnings = (
-        () if decoded.encoding in ("utf-8", "utf-8-sig") else (f"decoded as {decoded.encoding.upper()}",)
-    )
+    warnings = () if decoded.encoding in ("utf-8", "utf-8-sig") else (f"decoded as {decoded.encoding.upper()}",)
     return LoadedSource(
         source_file=path.name,
         sha256=hashlib.sha256(data).hexdigest(),

@@ -87,11 +87,7 @@ def finish(
     clean_paragraph: Callable[[str], str],
 ) -> Article:
     def field_text(role: SpanRole, clean: Callable[[str], str], sep: str) -> str:
-        parts = [
-            clean(text_without_removed(source, s.start, s.end, removed))
-            for s in draft.spans
-            if s.role == role
-        ]
+        parts = [clean(text_without_removed(source, s.start, s.end, removed)) for s in draft.spans if s.role == role]
         return sep.join(p for p in parts if p)
 
     byline = field_text("byline", squeeze_spaces, " ")

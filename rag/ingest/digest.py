@@ -52,9 +52,7 @@ def parse_digest(text: str) -> Parsed:
             current.add("title", content_after_marks(line), line.content_end)
         elif heading:
             start = content_after_marks(line)
-            next_is_title = bool(
-                following and (m := HEADING.match(following.stripped)) and len(m.group(1)) <= 2
-            )
+            next_is_title = bool(following and (m := HEADING.match(following.stripped)) and len(m.group(1)) <= 2)
             if next_is_title:
                 current.add("kicker", start, line.content_end)
             elif not current.has("title") and not current.has("body"):

@@ -33,9 +33,7 @@ from rag.ingest.text import (
 _S = r"[ \t\u3000]"
 _NAME = r"[\u4e00-\u9fff·]{1,4}"
 _ROLE = r"(?:见习记者|本报记者|记者|通讯员)"
-MARK = re.compile(
-    rf"{_S}*(?:[（(](?:下转|上接|相关报道见|详见)[^）)]{{1,12}}[）)]|》+{_S}*详见\S{{1,8}}版){_S}*$"
-)
+MARK = re.compile(rf"{_S}*(?:[（(](?:下转|上接|相关报道见|详见)[^）)]{{1,12}}[）)]|》+{_S}*详见\S{{1,8}}版){_S}*$")
 ORNAMENT = re.compile(rf"{_S}*[▲△▼■□◆◇●○★☆](?:{_S}*[▲△▼■□◆◇●○★☆])*{_S}*$")
 BYLINE = re.compile(rf"^\|?{_S}*{_ROLE}(?:{_S}+{_NAME}){{1,6}}$")
 TRAILING_BYLINE = re.compile(rf"{_S}+\|{_S}*{_ROLE}(?:{_S}+{_NAME}){{1,6}}{_S}*$")
@@ -206,9 +204,7 @@ def _caption_starts(infos: list[Info]) -> set[int]:
         if info.credit is None:
             continue
         first = index
-        while (
-            first > 0 and not infos[first - 1].blank and not infos[first].box and not infos[first - 1].byline
-        ):
+        while first > 0 and not infos[first - 1].blank and not infos[first].box and not infos[first - 1].byline:
             first -= 1
         starts.add(first)
     return starts
@@ -241,9 +237,7 @@ def _closes_body(infos: list[Info], cut: int) -> bool:
     if not before:
         return True
     last = before[-1]
-    return (
-        last.byline or last.credit is not None or last.suffix_byline is not None or ends_sentence(last.text)
-    )
+    return last.byline or last.credit is not None or last.suffix_byline is not None or ends_sentence(last.text)
 
 
 def _blocks(infos: list[Info]) -> list[Block]:
@@ -321,9 +315,7 @@ def _split_briefs(segments: list[Segment]) -> list[Segment]:
             continue
         index = segment.infos.index(segment.paragraphs[cut][0])
         result.append(Segment(infos=segment.infos[:index], paragraphs=segment.paragraphs[:cut]))
-        result.append(
-            Segment(infos=segment.infos[index:], paragraphs=segment.paragraphs[cut:], blocks=segment.blocks)
-        )
+        result.append(Segment(infos=segment.infos[index:], paragraphs=segment.paragraphs[cut:], blocks=segment.blocks))
     return result
 
 
@@ -346,10 +338,7 @@ def _assign_headlines(segments: list[Segment]) -> list[Block]:
     for segment in segments:
         if segment.headline is not None:
             better = _best_body(segment.headline, segments, exclude=segment)
-            if (
-                better is not None
-                and _match(segment.headline, better) >= _match(segment.headline, segment) + 0.3
-            ):
+            if better is not None and _match(segment.headline, better) >= _match(segment.headline, segment) + 0.3:
                 better.headline, segment.headline = segment.headline, None
     remaining = []
     for block in orphans:
