@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from rag import __version__
-from rag.config import Settings
+from rag.config import Settings, load_settings
 from rag.errors import RagError
 
 app = typer.Typer(
@@ -41,7 +41,7 @@ def _root(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
-    ctx.obj = Settings()
+    ctx.obj = load_settings()
 
 
 def _settings(ctx: typer.Context, **overrides: object) -> Settings:

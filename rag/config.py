@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from rag.errors import ConfigError
 
 
 class Settings(BaseSettings):
@@ -25,3 +27,12 @@ class Settings(BaseSettings):
     @property
     def index_dir(self) -> Path:
         return self.index_root / self.index_name
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with a readable error naming the variable that is wrong."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(f"RAG_{str(e['loc'][0]).upper()}={e.get('input')!r}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"invalid setting {problems}") from exc

@@ -41,20 +41,36 @@ def decode_bytes(path: Path, data: bytes) -> DecodedSource:
                 return DecodedSource(data.decode(encoding), encoding)
             except UnicodeDecodeError:
                 break
+    _refuse_binary(path, data[:_SNIFF_BYTES])  # NUL and control bytes are valid UTF-8 too
     try:
         return DecodedSource(data.decode("utf-8"), "utf-8")
     except UnicodeDecodeError:
         pass
-    _refuse_binary(path, data[:_SNIFF_BYTES])
-    for encoding in _FALLBACK_ENCODINGS:
-        try:
-            return DecodedSource(data.decode(encoding), encoding)
-        except UnicodeDecodeError:
-            continue
-    guess = _guess_with_charset_normalizer(data)
+    candidates = [e for e in _FALLBACK_ENCODINGS if _decodes(data, e)]
+    if candidates:
+        encoding = _most_plausible(data, candidates)
+        return DecodedSource(data.decode(encoding), encoding)
+    guess = _guess_with_charset_normalizer(data, None)
     if guess is not None:
-        return guess
+        return DecodedSource(data.decode(guess), guess)
     raise UndecodableFileError(path, ["utf-8", *_FALLBACK_ENCODINGS, "charset detection"])
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _most_plausible(data: bytes, candidates: list[str]) -> str:
+    """GB18030 decodes almost any bytes, Big5 too, so more than one candidate is common: let
+    charset-normalizer judge which reads as language. GBK is named when the text is plain GBK."""
+    if len(candidates) == 1:
+        return candidates[0]
+    best = _guess_with_charset_normalizer(data, candidates) or candidates[0]
+    return "gbk" if best == "gb18030" and "gbk" in candidates else best
 
 
 def _refuse_binary(path: Path, head: bytes) -> None:
@@ -65,10 +81,10 @@ def _refuse_binary(path: Path, head: bytes) -> None:
         raise BinaryFileError(path, f"{controls} control bytes in its first {len(head)} bytes")
 
 
-def _guess_with_charset_normalizer(data: bytes) -> DecodedSource | None:
+def _guess_with_charset_normalizer(data: bytes, candidates: list[str] | None) -> str | None:
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data).best()
+    best = from_bytes(data, cp_isolation=candidates).best()
     if best is None or best.chaos > 0.2:
         return None
-    return DecodedSource(str(best), best.encoding)
+    return best.encoding
