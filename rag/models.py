@@ -64,3 +64,26 @@ class Article(BaseModel):
                 lead = lead[: lead.index(stop) + 1]
                 break
         return lead if len(lead) <= 40 else lead[:40] + "…"
+
+
+class Chunk(BaseModel):
+    """A passage of one article, sized for embedding and for citing.
+
+    `text` is what users see; `embed_text` adds the article's title and publication so a chunk that
+    says "今年" still knows which article it is in. `start`/`end` are offsets into `Article.text`.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    article_id: str
+    position: int
+    text: str
+    tokens: int
+    start: int
+    end: int
+    context: str = ""
+
+    @property
+    def embed_text(self) -> str:
+        return f"{self.context}\n{self.text}" if self.context else self.text
