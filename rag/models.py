@@ -87,3 +87,21 @@ class Chunk(BaseModel):
     @property
     def embed_text(self) -> str:
         return f"{self.context}\n{self.text}" if self.context else self.text
+
+
+class Passage(BaseModel):
+    """A retrieved chunk with what a citation needs to show about its article."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rank: int
+    score: float
+    chunk_id: str
+    article_id: str
+    title: str
+    publication: str | None
+    source_file: str
+    date: str | None
+    text: str
+    start: int = 0
+    end: int = 0
