@@ -14,11 +14,10 @@ import re
 FTS_TOKENIZER = "unicode61 remove_diacritics 2 tokenchars '.%'"
 _WORD = re.compile(r"[\w.%]+")
 # Function words that match nearly every chunk and only add noise to a question.
-STOPWORDS = frozenset(
-    "的 了 是 在 和 与 及 或 为 对 等 有 多少 什么 哪些 哪个 怎样 如何 吗 呢 吧 啊 年 月 日 个 "
-    "the a an of in on at to for and or is are was were what how many much which who whom by with "
-    "did does do had has have be been".split()
-)
+_CHINESE_STOPWORDS = "的 了 是 在 和 与 及 或 为 对 等 有 多少 什么 哪些 哪个 怎样 如何 吗 呢 吧 啊 年 月 日 个"
+_ENGLISH_STOPWORDS = "the a an of in on at to for and or is are was were be what how many much which who by with"
+_ENGLISH_VERBS = "did does do had has have"
+STOPWORDS = frozenset(f"{_CHINESE_STOPWORDS} {_ENGLISH_STOPWORDS} {_ENGLISH_VERBS}".split())
 
 
 @functools.lru_cache(maxsize=1)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from rag import __version__
@@ -23,6 +24,17 @@ app = typer.Typer(
 )
 console = Console()
 errors = Console(stderr=True)
+
+class IndexType(StrEnum):
+    flat = "flat"
+    hnsw = "hnsw"
+    ivf = "ivf"
+
+
+class SearchModeOption(StrEnum):
+    dense = "dense"
+    bm25 = "bm25"
+
 
 EXIT_USER_ERROR = 2  # the user must act: a missing folder, a locked index, an unknown id
 EXIT_PARTIAL = 1  # done, but some input was refused
@@ -55,46 +67,74 @@ def ingest(
     ctx: typer.Context,
     corpus: Annotated[Path | None, typer.Option(help="Corpus folder [default: RAG_CORPUS_DIR or corpus/].")] = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Start the index over instead of updating it.")] = False,
+    index_type: Annotated[
+        IndexType | None, typer.Option(help="FAISS index: flat (exact) or hnsw/ivf for large corpora.")
+    ] = None,
 ) -> None:
-    """Read the corpus folder into the index, re-reading only files that changed."""
-    from rag.ingest import corpus_files
+    """Read the corpus folder into the index, re-reading and re-embedding only what changed."""
     from rag.pipeline import ingest as run_ingest
 
-    settings = _settings(ctx, corpus_dir=corpus)
-    total = len(corpus_files(settings.corpus_dir))
+    settings = _settings(ctx, corpus_dir=corpus, index_type=index_type.value if index_type else None)
     with Progress(
-        TextColumn("[bold]ingest"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.description}"),
-        console=errors,
-        transient=True,
-    ) as progress:
-        task = progress.add_task("", total=total)
+        TextColumn("[bold]{task.description:>6}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=errors, transient=True,
+    ) as bar:  # fmt: skip
+        tasks: dict[str, TaskID] = {}
 
-        def advance(name: str) -> None:
-            progress.update(task, advance=1, description=name)
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
 
-        report = run_ingest(settings, rebuild=rebuild, on_file=advance)
+        report = run_ingest(settings, rebuild=rebuild, progress=progress)
 
     if report.files:
-        table = Table("file", "status", "shape", "encoding", "articles", "note", title="Corpus")
+        table = Table("file", "status", "shape", "encoding", "articles", "chunks", "note", title="Corpus")
         for f in report.files:
             style = {"refused": "red", "skipped": "yellow", "unchanged": "dim"}.get(f.status, "")
-            table.add_row(
-                f.source_file,
-                f.status,
-                f.shape or "",
-                f.encoding or "",
-                str(f.articles),
-                f.message,
-                style=style,
-            )
+            row = (f.source_file, f.status, f.shape or "", f.encoding or "", str(f.articles), str(f.chunks), f.message)
+            table.add_row(*row, style=style)
         console.print(table)
     console.print(report.summary())
     if report.refused:
         errors.print(f"[red]{len(report.refused)} file(s) refused; see the note column and fix or remove them.")
         raise typer.Exit(EXIT_PARTIAL)
+
+
+@app.command()
+def search(
+    ctx: typer.Context,
+    question: Annotated[str, typer.Argument(help="What to look for, in Chinese or English.")],
+    k: Annotated[int, typer.Option("--k", min=1, max=100, help="How many passages.")] = 5,
+    mode: Annotated[SearchModeOption, typer.Option(help="dense (embeddings) or bm25 (words).")] = (
+        SearchModeOption.dense
+    ),
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Show the passages of the index that best match a question."""
+    from rag.embedding import get_embedder
+    from rag.retrieval import bm25_search, dense_search
+    from rag.store import open_index
+
+    settings = _settings(ctx)
+    with open_index(settings.index_dir) as index:
+        if mode is SearchModeOption.bm25:
+            passages = bm25_search(index, question, k)
+        else:
+            passages = dense_search(index, get_embedder(settings), question, k)
+    if as_json:
+        fields = {"rank", "chunk_id", "article_id", "title", "publication", "source_file", "date", "text", "score"}
+        payload = {"query": question, "passages": [p.model_dump(include=fields) for p in passages]}
+        print(json.dumps(payload, ensure_ascii=False, indent=2))
+        return
+    if not passages:
+        console.print("No passage matches.")
+        return
+    for p in passages:
+        where = " · ".join(x for x in (p.publication, p.source_file, p.date) if x)
+        console.print(f"[bold]{p.rank}.[/bold] [cyan]{p.score:.3f}[/cyan]  [bold]{p.title}[/bold]  [dim]{where}[/dim]")
+        console.print(p.text, highlight=False)
+        console.print()
 
 
 @app.command()

@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     embedding_model: str | None = Field(None, description="sentence-transformers model id or local folder.")
     embed_batch_size: int = Field(32, ge=1, le=1024, description="Texts embedded per batch.")
 
-    chunk_tokens: int = Field(240, ge=32, le=2048, description="Token budget of a chunk (tiktoken).")
+    chunk_tokens: int = Field(120, ge=32, le=2048, description="Chunk budget in tiktoken tokens.")
     chunk_overlap_sentences: int = Field(1, ge=0, le=5, description="Whole sentences repeated between chunks.")
     tokenizer: Literal["o200k_base", "cl100k_base"] = Field("o200k_base", description="tiktoken encoding.")
     index_type: Literal["flat", "hnsw", "ivf"] = Field("flat", description="FAISS index: exact or approximate.")

@@ -1,5 +1,5 @@
-"""The straight line: corpus -> articles -> index. Each step lives in its own module; this one
-only sequences them.
+"""The straight line: corpus -> articles -> chunks -> vectors -> index. Each step lives in its own
+module; this one only sequences them.
 
     report = ingest(Settings())
     print(report.summary())
@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
+from rag.chunking import ChunkingSettings, chunk_article
 from rag.config import Settings
+from rag.embedding import get_embedder
 from rag.ingest import LOADER_VERSION, LoadedSource, corpus_files, file_sha256, try_load_source
 from rag.store import IndexWriter, SourceRecord, read_manifest
 
@@ -26,6 +28,7 @@ class FileReport:
     shape: str | None = None
     encoding: str | None = None
     articles: int = 0
+    chunks: int = 0
     message: str = ""
 
 
@@ -34,6 +37,9 @@ class IngestReport:
     index_dir: Path
     files: tuple[FileReport, ...]
     wrote_index: bool
+    embedded: int = 0
+    total_chunks: int = 0
+    rebuilt_because: str | None = None
 
     @property
     def refused(self) -> list[FileReport]:
@@ -47,65 +53,131 @@ class IngestReport:
         if not self.wrote_index:
             return f"Nothing changed in the corpus; {self.index_dir} is up to date."
         total = sum(f.articles for f in self.files if f.status != "removed")
-        return f"{len(self.changed)} file(s) updated; {total} articles in {self.index_dir}."
+        because = f" (rebuilt: {self.rebuilt_because})" if self.rebuilt_because else ""
+        return (
+            f"{len(self.changed)} file(s) updated{because}; embedded {self.embedded} new chunk(s); "
+            f"{total} articles and {self.total_chunks} chunks in {self.index_dir}."
+        )
 
 
-def ingest(settings: Settings, *, rebuild: bool = False, on_file: Callable[[str], None] | None = None) -> IngestReport:
+ProgressCallback = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+def chunking_settings(settings: Settings) -> ChunkingSettings:
+    return ChunkingSettings(
+        max_tokens=settings.chunk_tokens,
+        overlap_sentences=settings.chunk_overlap_sentences,
+        encoding=settings.tokenizer,
+    )
+
+
+def build_signature(settings: Settings) -> dict[str, Any]:
+    """Everything that shapes an index besides the corpus: change any of it and the index is rebuilt."""
+    chunking = chunking_settings(settings)
+    return {
+        "loader_version": LOADER_VERSION,
+        "embedder": {"backend": settings.embedder, "model": settings.embedding_model},
+        "chunking": {
+            "max_tokens": chunking.max_tokens,
+            "overlap_sentences": chunking.overlap_sentences,
+            "tokenizer": chunking.encoding,
+        },
+        "index_type": settings.index_type,
+    }
+
+
+def ingest(settings: Settings, *, rebuild: bool = False, progress: ProgressCallback | None = None) -> IngestReport:
     """Bring the index up to date with the corpus folder, touching only files that changed."""
+    report_progress = progress or (lambda stage, done, total: None)
     paths = corpus_files(settings.corpus_dir)
     hashes = {path.name: file_sha256(path) for path in paths}
     manifest = read_manifest(settings.index_dir) if settings.index_dir.exists() else None
-    if manifest and not rebuild and _up_to_date(manifest, hashes):
-        return IngestReport(settings.index_dir, _reports_from_manifest(manifest), wrote_index=False)
+    signature = build_signature(settings)
+    if manifest and not rebuild and manifest.get("build") == signature and _hashes_match(manifest, hashes):
+        return IngestReport(
+            settings.index_dir, _reports_from_manifest(manifest), wrote_index=False,
+            total_chunks=int(manifest.get("counts", {}).get("chunks", 0)),
+        )  # fmt: skip
 
-    rebuild = rebuild or manifest is None or manifest.get("loader_version") != LOADER_VERSION
+    reason = _rebuild_reason(manifest, signature, rebuild)
     max_bytes = int(settings.max_source_mb * 2**20)
+    chunking = chunking_settings(settings)
     reports: list[FileReport] = []
     problems: dict[str, dict[str, object]] = {}
-    with IndexWriter(settings.index_dir, rebuild=rebuild) as writer:
+    with IndexWriter(settings.index_dir, rebuild=reason is not None) as writer:
         known = writer.source_records()
-        for path in paths:
-            if on_file is not None:
-                on_file(path.name)
+        for done, path in enumerate(paths):
+            report_progress("read", done, len(paths))
             previous = known.get(path.name)
             if previous is not None and previous.sha256 == hashes[path.name]:
                 reports.append(_report(previous, "unchanged"))
                 continue
             loaded = try_load_source(path, max_bytes)
             if isinstance(loaded, LoadedSource):
-                writer.put_source(_record(loaded), loaded.articles)
-                reports.append(_report(_record(loaded), "changed" if previous else "new"))
+                chunks = [c for article in loaded.articles for c in chunk_article(article, chunking)]
+                writer.put_source(_record(loaded), loaded.articles, chunks)
+                reports.append(_report(_record(loaded), "changed" if previous else "new", chunks=len(chunks)))
                 continue
-            problems[path.name] = {
-                "sha256": hashes[path.name],
-                "message": loaded.message,
-                "fatal": loaded.fatal,
-            }
+            problems[path.name] = {"sha256": hashes[path.name], "message": loaded.message, "fatal": loaded.fatal}
             if loaded.fatal:
                 kept = f"; its {previous.n_articles} earlier articles are kept" if previous else ""
                 reports.append(FileReport(path.name, "refused", message=loaded.message + kept))
             else:
                 writer.delete_source(path.name)
                 reports.append(FileReport(path.name, "skipped", message=loaded.message))
+        report_progress("read", len(paths), len(paths))
         for gone in sorted(set(known) - set(hashes)):
             writer.delete_source(gone)
             reports.append(FileReport(gone, "removed"))
-        writer.extra_manifest = {"loader_version": LOADER_VERSION, "problems": problems}
-    return IngestReport(settings.index_dir, tuple(reports), wrote_index=True)
+        embedded = _embed_new_chunks(writer, settings, report_progress)
+        embedder = get_embedder(settings)
+        writer.sync_vectors(embedder.model_id, embedder.dim, settings.index_type)
+        writer.extra_manifest = {
+            "build": signature,
+            "embedder": {"model_id": embedder.model_id, "dim": embedder.dim},
+            "problems": problems,
+        }
+        total_chunks = writer.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+    return IngestReport(
+        settings.index_dir, tuple(reports), wrote_index=True, embedded=embedded,
+        total_chunks=total_chunks, rebuilt_because=reason,
+    )  # fmt: skip
 
 
-def _up_to_date(manifest: dict[str, object], hashes: dict[str, str]) -> bool:
-    if manifest.get("loader_version") != LOADER_VERSION:
-        return False
-    recorded = dict(manifest.get("sources", {}))  # type: ignore[call-overload]
-    problems = manifest.get("problems", {})
-    recorded.update({name: p["sha256"] for name, p in problems.items()})  # type: ignore[union-attr]
+def _embed_new_chunks(writer: IndexWriter, settings: Settings, progress: ProgressCallback) -> int:
+    embedder = get_embedder(settings)
+    todo = writer.texts_to_embed(embedder.model_id)
+    done = 0
+    progress("embed", 0, len(todo))
+    batch = max(embedder.batch_size, 64)
+    for start in range(0, len(todo), batch):
+        part = todo[start : start + batch]
+        vectors = embedder.embed_passages([text for _, text in part])
+        writer.cache_embeddings(embedder.model_id, [sha for sha, _ in part], vectors)
+        done += len(part)
+        progress("embed", done, len(todo))
+    return len(todo)
+
+
+def _rebuild_reason(manifest: dict[str, Any] | None, signature: dict[str, Any], asked: bool) -> str | None:
+    if asked:
+        return "--rebuild"
+    if manifest is None:
+        return None  # a first build: nothing to rebuild
+    built = manifest.get("build", {})
+    changed = [key for key in signature if built.get(key) != signature[key]]
+    return f"{', '.join(changed)} changed" if changed else None
+
+
+def _hashes_match(manifest: dict[str, Any], hashes: dict[str, str]) -> bool:
+    recorded = dict(manifest.get("sources", {}))
+    recorded.update({name: p["sha256"] for name, p in manifest.get("problems", {}).items()})
     return recorded == hashes
 
 
-def _reports_from_manifest(manifest: dict[str, object]) -> tuple[FileReport, ...]:
+def _reports_from_manifest(manifest: dict[str, Any]) -> tuple[FileReport, ...]:
     """Nothing to do: still say which files were refused, since the user has to act on them."""
-    problems: dict[str, dict[str, object]] = manifest.get("problems", {})  # type: ignore[assignment]
+    problems: dict[str, dict[str, Any]] = manifest.get("problems", {})
     return tuple(
         FileReport(name, "refused" if p["fatal"] else "skipped", message=str(p["message"]))
         for name, p in sorted(problems.items())
@@ -123,12 +195,8 @@ def _record(loaded: LoadedSource) -> SourceRecord:
     )
 
 
-def _report(record: SourceRecord, status: FileStatus) -> FileReport:
+def _report(record: SourceRecord, status: FileStatus, chunks: int = 0) -> FileReport:
     return FileReport(
-        record.source_file,
-        status,
-        shape=record.shape,
-        encoding=record.encoding,
-        articles=record.n_articles,
-        message="; ".join(record.warnings),
-    )
+        record.source_file, status, shape=record.shape, encoding=record.encoding,
+        articles=record.n_articles, chunks=chunks, message="; ".join(record.warnings),
+    )  # fmt: skip

@@ -1,13 +1,16 @@
 """The on-disk index: `indexes/<name>` is a symlink to one complete build under `indexes/.builds/`.
 
+A build holds `manifest.json`, `index.sqlite` (sources, articles, chunks, the FTS5 table for BM25,
+the embedding cache) and `vectors.faiss` (chunk vectors keyed by chunk id).
+
 A writer copies the current build, changes the copy, and swaps the symlink in one atomic rename, so a
 reader always sees a whole build and a crash at any moment leaves the previous one in place. A lock
 file keeps two writers apart.
 
     with IndexWriter(settings.index_dir) as writer:
-        writer.replace_source(loaded)
-    store = IndexReader(settings.index_dir)
-    store.articles()
+        writer.put_source(record, articles, chunks)
+    with open_index(settings.index_dir) as index:
+        index.articles()
 """
 
 from __future__ import annotations
@@ -20,21 +23,28 @@ import shutil
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from rag.bm25 import FTS_TOKENIZER, segmented
 from rag.errors import ArticleNotFoundError, IndexError_, IndexLockedError, IndexNotFoundError
-from rag.models import Article
+from rag.models import Article, Chunk
 
-FORMAT_VERSION = 1
+if TYPE_CHECKING:
+    import faiss
+
+FORMAT_VERSION = 2
 DB_NAME = "index.sqlite"
+VECTORS_NAME = "vectors.faiss"
 MANIFEST_NAME = "manifest.json"
 
-_SCHEMA = """
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS sources (
     source_file TEXT PRIMARY KEY,
     sha256 TEXT NOT NULL,
@@ -50,6 +60,27 @@ CREATE TABLE IF NOT EXISTS articles (
     data TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS articles_by_source ON articles (source_file, ordinal);
+CREATE TABLE IF NOT EXISTS chunks (
+    int_id INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    article_id TEXT NOT NULL,
+    source_file TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    tokens INTEGER NOT NULL,
+    start_offset INTEGER NOT NULL,
+    end_offset INTEGER NOT NULL,
+    context TEXT NOT NULL,
+    embed_sha TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_by_source ON chunks (source_file);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(words, tokenize="{FTS_TOKENIZER}");
+CREATE TABLE IF NOT EXISTS embedding_cache (
+    model_id TEXT NOT NULL,
+    text_sha TEXT NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (model_id, text_sha)
+) WITHOUT ROWID;
 """
 
 
@@ -61,6 +92,26 @@ class SourceRecord:
     encoding: str
     n_articles: int
     warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk as stored, with the int64 id FAISS knows it by."""
+
+    int_id: int
+    chunk: Chunk
+    source_file: str
+
+
+def faiss_id(chunk_id: str) -> int:
+    """Chunk ids are hex digests; their first 60 bits make a positive int64 for FAISS."""
+    return int(chunk_id[:15], 16)
+
+
+def text_sha(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def read_manifest(index_dir: Path) -> dict[str, Any] | None:
@@ -88,13 +139,24 @@ class IndexReader:
             )
         uri = f"file:{self.path / DB_NAME}?mode=ro"
         self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        self._vectors: faiss.Index | None = None
 
     def close(self) -> None:
         self._db.close()
 
+    def check_embedder(self, model_id: str, dim: int) -> None:
+        """Vectors from another model are not comparable: refuse rather than return noise."""
+        built = self.manifest.get("embedder", {})
+        if (built.get("model_id"), built.get("dim")) != (model_id, dim):
+            raise IndexError_(
+                f"{self.path.name} was built with embedder {built.get('model_id')} ({built.get('dim')}-d) but the "
+                f"settings select {model_id} ({dim}-d); run `rag ingest --rebuild` to re-embed, or set "
+                "RAG_EMBEDDER / RAG_EMBEDDING_MODEL back"
+            )
+
     def sources(self) -> list[SourceRecord]:
         rows = self._db.execute("SELECT * FROM sources ORDER BY source_file").fetchall()
-        return [SourceRecord(*row[:5], tuple(json.loads(row[5]))) for row in rows]
+        return [_source(row) for row in rows]
 
     def articles(self, source_file: str | None = None) -> list[Article]:
         query = "SELECT data FROM articles"
@@ -111,6 +173,39 @@ class IndexReader:
             raise ArticleNotFoundError(article_id)
         return Article.model_validate_json(row[0])
 
+    def chunks(self, int_ids: Iterable[int]) -> dict[int, StoredChunk]:
+        ids = list(int_ids)
+        found: dict[int, StoredChunk] = {}
+        for start in range(0, len(ids), 500):
+            batch = ids[start : start + 500]
+            marks = ",".join("?" * len(batch))
+            rows = self._db.execute(f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE int_id IN ({marks})", batch)
+            found.update((row[0], _stored_chunk(row)) for row in rows)
+        return found
+
+    def chunk_count(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
+
+    @property
+    def vectors(self) -> faiss.Index:
+        if self._vectors is None:
+            from rag.vectors import load_index
+
+            self._vectors = load_index(self.path / VECTORS_NAME)
+        return self._vectors
+
+    def dense(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        from rag.vectors import search
+
+        scores, ids = search(self.vectors, query_vector.reshape(1, -1).astype(np.float32), k)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+    def bm25(self, match: str, k: int) -> list[tuple[int, float]]:
+        """Chunks matching an FTS5 expression, best first; scores are positive (higher is better)."""
+        query = "SELECT rowid, bm25(chunks_fts) AS s FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY s LIMIT ?"
+        rows = self._db.execute(query, (match, k)).fetchall()
+        return [(int(rowid), -float(score)) for rowid, score in rows]
+
 
 class IndexWriter:
     """Builds the next version of an index aside and swaps it in on success; discards it on error."""
@@ -119,10 +214,13 @@ class IndexWriter:
         self.index_dir = index_dir
         self.rebuild = rebuild
         self.builds = index_dir.parent / ".builds"
-        self.build_dir = self.builds / f"{index_dir.name}-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        self.build_dir = self.builds / f"{index_dir.name}-{stamp}-{uuid.uuid4().hex[:6]}"
+        self.extra_manifest: dict[str, Any] = {}  # the pipeline records its settings here
+        self.removed_ids: set[int] = set()
+        self.added_ids: set[int] = set()
         self._lock_file: Any = None
         self.db: sqlite3.Connection
-        self.extra_manifest: dict[str, Any] = {}  # later pipeline steps record their settings here
 
     def __enter__(self) -> IndexWriter:
         self.index_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -136,8 +234,12 @@ class IndexWriter:
         current = self.index_dir / DB_NAME
         if current.exists() and not self.rebuild:
             shutil.copy2(current, self.build_dir / DB_NAME)
+            if (self.index_dir / VECTORS_NAME).exists():
+                shutil.copy2(self.index_dir / VECTORS_NAME, self.build_dir / VECTORS_NAME)
         self.db = sqlite3.connect(self.build_dir / DB_NAME)
         self.db.executescript(_SCHEMA)
+        if current.exists() and self.rebuild:
+            self._keep_embedding_cache(current)
         return self
 
     def __exit__(
@@ -152,11 +254,12 @@ class IndexWriter:
         finally:
             self._unlock()
 
-    def source_records(self) -> dict[str, SourceRecord]:
-        rows = self.db.execute("SELECT * FROM sources").fetchall()
-        return {row[0]: SourceRecord(*row[:5], tuple(json.loads(row[5]))) for row in rows}
+    # --- articles and chunks ---------------------------------------------------------------------
 
-    def put_source(self, record: SourceRecord, articles: tuple[Article, ...]) -> None:
+    def source_records(self) -> dict[str, SourceRecord]:
+        return {row[0]: _source(row) for row in self.db.execute("SELECT * FROM sources")}
+
+    def put_source(self, record: SourceRecord, articles: Iterable[Article], chunks: Iterable[Chunk]) -> None:
         """Replace everything known about one source file, in one transaction."""
         with self.db:
             self._delete(record.source_file)
@@ -168,28 +271,111 @@ class IndexWriter:
                 "INSERT INTO articles VALUES (?, ?, ?, ?)",
                 [(a.id, a.source_file, a.ordinal, a.model_dump_json()) for a in articles],
             )
+            for chunk in chunks:
+                int_id = faiss_id(chunk.id)
+                self.db.execute(
+                    f"INSERT INTO chunks ({_CHUNK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        int_id, chunk.id, chunk.article_id, record.source_file, chunk.position, chunk.text,
+                        chunk.tokens, chunk.start, chunk.end, chunk.context, text_sha(chunk.embed_text),
+                    ),
+                )  # fmt: skip
+                self.db.execute(
+                    "INSERT INTO chunks_fts (rowid, words) VALUES (?, ?)", (int_id, segmented(chunk.embed_text))
+                )
+                self.added_ids.add(int_id)
+                self.removed_ids.discard(int_id)
 
     def delete_source(self, source_file: str) -> None:
         with self.db:
             self._delete(source_file)
 
     def _delete(self, source_file: str) -> None:
+        gone = [row[0] for row in self.db.execute("SELECT int_id FROM chunks WHERE source_file = ?", (source_file,))]
+        self.db.executemany("DELETE FROM chunks_fts WHERE rowid = ?", [(i,) for i in gone])
+        self.db.execute("DELETE FROM chunks WHERE source_file = ?", (source_file,))
         self.db.execute("DELETE FROM articles WHERE source_file = ?", (source_file,))
         self.db.execute("DELETE FROM sources WHERE source_file = ?", (source_file,))
+        self.removed_ids.update(gone)
+        self.added_ids.difference_update(gone)
+
+    # --- embeddings and vectors ------------------------------------------------------------------
+
+    def texts_to_embed(self, model_id: str) -> list[tuple[str, str]]:
+        """(sha, text) of every chunk text this model has not embedded yet: only those cost time."""
+        rows = self.db.execute(
+            "SELECT DISTINCT c.embed_sha, c.context, c.text FROM chunks c LEFT JOIN embedding_cache e "
+            "ON e.model_id = ? AND e.text_sha = c.embed_sha WHERE e.text_sha IS NULL",
+            (model_id,),
+        ).fetchall()
+        return [(sha, f"{context}\n{text}" if context else text) for sha, context, text in rows]
+
+    def cache_embeddings(self, model_id: str, shas: list[str], vectors: np.ndarray) -> None:
+        with self.db:
+            self.db.executemany(
+                "INSERT OR REPLACE INTO embedding_cache VALUES (?, ?, ?)",
+                [(model_id, sha, v.astype(np.float32).tobytes()) for sha, v in zip(shas, vectors, strict=True)],
+            )
+
+    def sync_vectors(self, model_id: str, dim: int, index_type: str) -> None:
+        """Bring vectors.faiss in line with the chunks: removals and additions only where FAISS can,
+        a rebuild from the cached vectors (no re-embedding) where it cannot or nothing exists yet."""
+        from rag.vectors import build_index, load_index, remove_ids, save_index, supports_removal
+
+        path = self.build_dir / VECTORS_NAME
+        # The pipeline rebuilds from scratch when the embedder or index type changed, so a vectors
+        # file copied from the previous build always matches them.
+        incremental = path.exists() and (supports_removal(index_type) or not self.removed_ids)
+        if incremental:
+            index = load_index(path)
+            if self.removed_ids:
+                remove_ids(index, np.fromiter(self.removed_ids, dtype=np.int64))
+            ids, vectors = self._vectors_of(self.added_ids, model_id, dim)
+            if len(ids):
+                index.add_with_ids(vectors, ids)
+        else:
+            ids, vectors = self._vectors_of(None, model_id, dim)
+            index = build_index(index_type, ids, vectors)  # type: ignore[arg-type]
+        save_index(index, path)
+
+    def _vectors_of(self, int_ids: set[int] | None, model_id: str, dim: int) -> tuple[np.ndarray, np.ndarray]:
+        query = (
+            "SELECT c.int_id, e.vector FROM chunks c JOIN embedding_cache e "
+            "ON e.model_id = ? AND e.text_sha = c.embed_sha ORDER BY c.int_id"
+        )
+        rows = [row for row in self.db.execute(query, (model_id,)) if int_ids is None or row[0] in int_ids]
+        ids = np.array([row[0] for row in rows], dtype=np.int64)
+        vectors = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32).reshape(len(rows), dim)
+        return ids, np.ascontiguousarray(vectors)
+
+    def _keep_embedding_cache(self, previous_db: Path) -> None:
+        """A rebuild starts over, but vectors already computed for the same texts are still right."""
+        with self.db:
+            self.db.execute("ATTACH DATABASE ? AS previous", (f"file:{previous_db}?mode=ro",))
+            # An older format has no cache: then there is nothing to keep.
+            with contextlib.suppress(sqlite3.OperationalError):
+                self.db.execute("INSERT OR IGNORE INTO embedding_cache SELECT * FROM previous.embedding_cache")
+        self.db.execute("DETACH DATABASE previous")
+
+    # --- commit ------------------------------------------------------------------------------------
 
     def _commit(self) -> None:
         sources = self.source_records()
         n_articles = self.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+        n_chunks = self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
         self.db.close()
         manifest = {
             "format_version": FORMAT_VERSION,
             "index_name": self.index_dir.name,
             "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "sources": {name: record.sha256 for name, record in sorted(sources.items())},
-            "counts": {"sources": len(sources), "articles": n_articles},
+            "counts": {"sources": len(sources), "articles": n_articles, "chunks": n_chunks},
             **self.extra_manifest,
         }
         _write_durably(self.build_dir / MANIFEST_NAME, json.dumps(manifest, ensure_ascii=False, indent=2))
+        for name in (DB_NAME, VECTORS_NAME):
+            if (self.build_dir / name).exists():
+                _fsync_file(self.build_dir / name)
         _fsync_dir(self.build_dir)
         previous = self.index_dir.resolve() if self.index_dir.is_symlink() else None
         _swap_symlink(self.index_dir, os.path.relpath(self.build_dir, self.index_dir.parent))
@@ -221,6 +407,24 @@ class IndexWriter:
                 shutil.rmtree(build, ignore_errors=True)
 
 
+_CHUNK_COLUMNS = (
+    "int_id, id, article_id, source_file, position, text, tokens, start_offset, end_offset, context, embed_sha"
+)
+
+
+def _stored_chunk(row: tuple[Any, ...]) -> StoredChunk:
+    int_id, chunk_id, article_id, source_file, position, text, tokens, start, end, context, _ = row
+    chunk = Chunk(
+        id=chunk_id, article_id=article_id, position=position, text=text, tokens=tokens,
+        start=start, end=end, context=context,
+    )  # fmt: skip
+    return StoredChunk(int_id=int_id, chunk=chunk, source_file=source_file)
+
+
+def _source(row: tuple[Any, ...]) -> SourceRecord:
+    return SourceRecord(*row[:5], tuple(json.loads(row[5])))
+
+
 def _record_row(record: SourceRecord) -> tuple[str, str, str, str, int]:
     return (record.source_file, record.sha256, record.shape, record.encoding, record.n_articles)
 
@@ -229,6 +433,11 @@ def _write_durably(path: Path, text: str) -> None:
     with open(path, "w", encoding="utf-8") as handle:
         handle.write(text)
         handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb") as handle:
         os.fsync(handle.fileno())
 
 

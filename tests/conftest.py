@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from rag.config import Settings
 from rag.ingest import LoadedSource, load_source
+from rag.pipeline import IngestReport, ingest
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
@@ -36,6 +38,24 @@ def corpus_copy(tmp_path: Path) -> Path:
     return target
 
 
+@dataclass(frozen=True)
+class BuiltIndex:
+    root: Path
+    report: IngestReport
+
+
+@pytest.fixture(scope="session")
+def built_index(tmp_path_factory: pytest.TempPathFactory) -> BuiltIndex:
+    """The real corpus, chunked and embedded with the bundled model, once per test session."""
+    root = tmp_path_factory.mktemp("built")
+    shutil.copytree(CORPUS, root / "corpus")
+    report = ingest(Settings(corpus_dir=root / "corpus", index_root=root / "indexes"))
+    return BuiltIndex(root, report)
+
+
 @pytest.fixture
-def settings(tmp_path: Path, corpus_copy: Path) -> Settings:
-    return Settings(corpus_dir=corpus_copy, index_root=tmp_path / "indexes")
+def settings(tmp_path: Path, built_index: BuiltIndex) -> Settings:
+    """A private copy of the corpus and of the built index: a test may change either."""
+    shutil.copytree(built_index.root / "corpus", tmp_path / "corpus")
+    shutil.copytree(built_index.root / "indexes", tmp_path / "indexes", symlinks=True)
+    return Settings(corpus_dir=tmp_path / "corpus", index_root=tmp_path / "indexes")

@@ -21,28 +21,68 @@ def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.
 
 
 @pytest.fixture
-def workdir(tmp_path: Path, corpus_copy: Path) -> Path:
+def workdir(settings) -> Path:
+    """A folder with corpus/ and a built indexes/, as after `make serve`."""
+    return settings.corpus_dir.parent
+
+
+@pytest.fixture
+def fresh_workdir(tmp_path: Path, corpus_copy: Path) -> Path:
+    """A folder with corpus/ and no index yet."""
     return tmp_path
 
 
-def test_cli_version_and_help(workdir):
-    assert run("--version", cwd=workdir).stdout.strip().startswith("rag 0.")
-    help_text = run("--help", cwd=workdir).stdout
-    for command in ("ingest", "articles", "serve"):
+def test_cli_version_and_help(fresh_workdir):
+    assert run("--version", cwd=fresh_workdir).stdout.strip().startswith("rag 0.")
+    help_text = run("--help", cwd=fresh_workdir).stdout
+    for command in ("ingest", "articles", "search", "serve"):
         assert command in help_text
 
 
 def test_cli_ingest_prints_shapes_and_counts_then_nothing_changed(workdir):
-    first = run("ingest", cwd=workdir)
+    first = run("ingest", "--rebuild", cwd=workdir)
     assert first.returncode == 0, first.stderr
     assert "003_5f0dfba9933f395f.txt" in first.stdout and "digest" in first.stdout
     assert "webscrape" in first.stdout and "newspaper" in first.stdout
+    assert "embedded 0 new chunk(s)" in first.stdout  # --rebuild keeps the embedding cache
     second = run("ingest", cwd=workdir)
     assert second.returncode == 0 and "Nothing changed" in second.stdout
 
 
+def test_cli_ingest_says_how_many_chunks_it_embedded_after_an_edit(workdir):
+    path = workdir / "corpus" / "000_b906d9a3be0f9243.txt"
+    path.write_text(path.read_text(encoding="utf-8").replace("龙山健康绿道", "龙山健身绿道"), encoding="utf-8")
+    result = run("ingest", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    line = next(ln for ln in result.stdout.splitlines() if "000_b906d9a3be0f9243.txt" in ln)
+    assert "changed" in line
+    embedded = int(result.stdout.split("embedded ")[1].split(" ")[0])
+    assert 1 <= embedded <= 6  # only the greenway article's chunks
+
+
+def test_cli_search_finds_the_5g_passage(workdir):
+    result = run("search", "截至5月底湖州建了多少个5G基站", "--k", "5", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    assert "773" in result.stdout
+    english = json.loads(run("search", "How many 5G base stations had Huzhou built?", "--json", cwd=workdir).stdout)
+    assert english["query"].startswith("How many")
+    assert any("773" in p["text"] for p in english["passages"][:5])
+    assert set(english["passages"][0]) == {
+        "rank",
+        "chunk_id",
+        "article_id",
+        "title",
+        "publication",
+        "source_file",
+        "date",
+        "text",
+        "score",
+    }
+    bm25 = run("search", "规上工业增加值", "--mode", "bm25", "--json", cwd=workdir)
+    assert "1324.9" in json.loads(bm25.stdout)["passages"][0]["text"]
+
+
 def test_cli_articles_lists_real_titles_and_shows_one(workdir):
-    run("ingest", cwd=workdir)
     listing = run("articles", "--source", "000_b906d9a3be0f9243.txt", cwd=workdir)
     assert "串联诗意生活 集纳绿色智慧" in listing.stdout
     everything = json.loads(run("articles", "--json", cwd=workdir).stdout)
@@ -63,16 +103,14 @@ def test_cli_articles_lists_real_titles_and_shows_one(workdir):
     ],
 )
 def test_cli_errors_name_the_problem(workdir, args, env, code, message):
-    if args == ("articles", "no-such-id"):
-        run("ingest", cwd=workdir)
     result = run(*args, cwd=workdir, env=env)
     assert result.returncode == code
     assert message in result.stderr + result.stdout
     assert "Traceback" not in result.stderr
 
 
-def test_cli_ingest_refuses_a_binary_file_with_exit_code_1_and_keeps_the_rest(workdir, corpus_copy):
-    (corpus_copy / "photo.jpg").write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(2000))
+def test_cli_ingest_refuses_a_binary_file_with_exit_code_1_and_keeps_the_rest(workdir):
+    (workdir / "corpus" / "photo.jpg").write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(2000))
     result = run("ingest", cwd=workdir)
     assert result.returncode == 1
     assert "photo.jpg" in result.stdout and "binary" in result.stdout

@@ -6,13 +6,11 @@ import pytest
 
 from rag.errors import IndexError_, IndexLockedError, IndexNotFoundError
 from rag.ingest import load_source
-from rag.pipeline import ingest
 from rag.store import IndexReader, IndexWriter
 from tests.conftest import CORPUS, MAX_BYTES
 
 
 def test_index_writer_failure_part_way_leaves_the_previous_build_intact(settings):
-    ingest(settings)
     before = IndexReader(settings.index_dir)
     count = len(before.articles())
     with pytest.raises(RuntimeError, match="power cut"), IndexWriter(settings.index_dir) as writer:
@@ -24,7 +22,6 @@ def test_index_writer_failure_part_way_leaves_the_previous_build_intact(settings
 
 
 def test_index_reader_keeps_its_build_while_a_writer_swaps_in_a_new_one(settings):
-    ingest(settings)
     reader = IndexReader(settings.index_dir)
     with IndexWriter(settings.index_dir) as writer:
         writer.delete_source("004_90004a5f8ebd7398.txt")
@@ -50,6 +47,5 @@ def test_index_writer_will_not_replace_a_folder_it_did_not_make(tmp_path):
 
 
 def test_index_round_trips_articles_exactly(settings):
-    ingest(settings)
     stored = IndexReader(settings.index_dir).articles("001_f3414c5a51445fce.txt")
     assert tuple(stored) == load_source(CORPUS / "001_f3414c5a51445fce.txt", MAX_BYTES).articles

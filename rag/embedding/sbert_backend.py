@@ -52,6 +52,5 @@ class SentenceTransformerEmbedder(Embedder):
 
     def embed_batch(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
         prefixed = [self._prefixes[kind] + t for t in texts]
-        return self._model.encode(
-            prefixed, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
-        )
+        options = {"normalize_embeddings": True, "convert_to_numpy": True, "show_progress_bar": False}
+        return self._model.encode(prefixed, batch_size=self.batch_size, **options)

