@@ -54,6 +54,8 @@ class IngestReport:
             return f"Nothing changed in the corpus; {self.index_dir} is up to date."
         total = sum(f.articles for f in self.files if f.status != "removed")
         because = f" (rebuilt: {self.rebuilt_because})" if self.rebuilt_because else ""
+        if not self.files:
+            return f"The corpus folder holds no source files; add .txt or .md files to it. {self.index_dir} is empty."
         return (
             f"{len(self.changed)} file(s) updated{because}; embedded {self.embedded} new chunk(s); "
             f"{total} articles and {self.total_chunks} chunks in {self.index_dir}."
