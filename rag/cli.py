@@ -25,6 +25,7 @@ app = typer.Typer(
 console = Console()
 errors = Console(stderr=True)
 
+
 class IndexType(StrEnum):
     flat = "flat"
     hnsw = "hnsw"
@@ -106,22 +107,21 @@ def search(
     ctx: typer.Context,
     question: Annotated[str, typer.Argument(help="What to look for, in Chinese or English.")],
     k: Annotated[int, typer.Option("--k", min=1, max=100, help="How many passages.")] = 5,
-    mode: Annotated[SearchModeOption, typer.Option(help="dense (embeddings) or bm25 (words).")] = (
-        SearchModeOption.dense
-    ),
+    mode: Annotated[
+        SearchModeOption, typer.Option(help="hybrid (both, fused), dense (embeddings) or bm25 (words).")
+    ] = SearchModeOption.hybrid,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Show the passages of the index that best match a question."""
     from rag.embedding import get_embedder
-    from rag.retrieval import bm25_search, dense_search
+    from rag.retrieval import fusion_options
+    from rag.retrieval import search as run_search
     from rag.store import open_index
 
     settings = _settings(ctx)
     with open_index(settings.index_dir) as index:
-        if mode is SearchModeOption.bm25:
-            passages = bm25_search(index, question, k)
-        else:
-            passages = dense_search(index, get_embedder(settings), question, k)
+        embedder = get_embedder(settings)
+        passages = run_search(index, embedder, question, k, mode.value, fusion_options(settings))
     if as_json:
         fields = {"rank", "chunk_id", "article_id", "title", "publication", "source_file", "date", "text", "score"}
         payload = {"query": question, "passages": [p.model_dump(include=fields) for p in passages]}

@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     tokenizer: Literal["o200k_base", "cl100k_base"] = Field("o200k_base", description="tiktoken encoding.")
     index_type: Literal["flat", "hnsw", "ivf"] = Field("flat", description="FAISS index: exact or approximate.")
 
+    retrieval_candidates: int = Field(30, ge=1, le=500, description="Passages taken from each retriever to fuse.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+    dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in fusion.")
+    bm25_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in fusion.")
+    max_passages_per_article: int = Field(2, ge=1, description="Passages from one article, unless nothing else fits.")
+
     @property
     def index_dir(self) -> Path:
         return self.index_root / self.index_name

