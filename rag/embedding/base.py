@@ -26,9 +26,7 @@ class Embedder(ABC):
     def embed_batch(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
         """Embed one batch; returns an array of shape (len(texts), dim)."""
 
-    def embed_passages(
-        self, texts: Sequence[str], on_batch: Callable[[int], None] | None = None
-    ) -> np.ndarray:
+    def embed_passages(self, texts: Sequence[str], on_batch: Callable[[int], None] | None = None) -> np.ndarray:
         batches = []
         for start in range(0, len(texts), self.batch_size):
             batch = texts[start : start + self.batch_size]
