@@ -33,6 +33,7 @@ class IndexType(StrEnum):
 
 
 class SearchModeOption(StrEnum):
+    hybrid = "hybrid"
     dense = "dense"
     bm25 = "bm25"
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError
+from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from rag.errors import ConfigError
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore", populate_by_name=True)
 
     corpus_dir: Path = Field(Path("corpus"), description="Folder of source files to ingest.")
     index_root: Path = Field(Path("indexes"), description="Folder that holds the built indexes.")
@@ -39,6 +39,26 @@ class Settings(BaseSettings):
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in fusion.")
     bm25_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in fusion.")
     max_passages_per_article: int = Field(2, ge=1, description="Passages from one article, unless nothing else fits.")
+    rerank_model: str | None = Field(
+        None, description="sentence-transformers CrossEncoder (model id or local folder) to rerank fused passages."
+    )
+    rerank_candidates: int = Field(20, ge=1, le=200, description="Fused passages the reranker scores.")
+
+    llm_base_url: str | None = Field(
+        None, description="OpenAI-compatible server, e.g. https://api.openai.com/v1 or http://127.0.0.1:11434/v1."
+    )
+    llm_model: str | None = Field(None, description="Model name the LLM server knows.")
+    llm_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("llm_api_key", "RAG_LLM_API_KEY", "OPENAI_API_KEY"),
+        description="API key for the LLM server (RAG_LLM_API_KEY, else OPENAI_API_KEY).",
+    )
+    llm_timeout_s: float = Field(30.0, gt=0, le=600, description="Seconds to wait for the LLM before answering extractively.")
+    llm_retries: int = Field(1, ge=0, le=10, description="Retries of a failed LLM call (connection errors, 429, 5xx).")
+    llm_temperature: float = Field(0.1, ge=0, le=2, description="LLM sampling temperature.")
+    llm_max_tokens: int = Field(600, ge=16, le=8192, description="Longest answer the LLM may write, in tokens.")
+    context_tokens: int = Field(3000, ge=200, le=100_000, description="Token budget for the passages in the prompt.")
+    answer_passages: int = Field(5, ge=1, le=20, description="Passages retrieved and numbered for an answer.")
 
     @property
     def index_dir(self) -> Path:
