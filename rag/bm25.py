@@ -35,6 +35,11 @@ def segment(text: str) -> list[str]:
     return [w for w in words if w and _WORD.fullmatch(w)]
 
 
+def cut_words(text: str) -> list[str]:
+    """Words in jieba's precise mode: each word once, long words whole ("规上工业增加值")."""
+    return [w.strip() for w in _jieba().cut(text) if w.strip()]
+
+
 def segmented(text: str) -> str:
     return " ".join(segment(text))
 

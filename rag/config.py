@@ -38,12 +38,26 @@ class Settings(BaseSettings):
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in fusion.")
     bm25_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in fusion.")
+    evidence_weight: float = Field(
+        2.0, ge=0, description="Weight of the ranking by best-sentence word coverage in fusion (0 turns it off)."
+    )
     max_passages_per_article: int = Field(2, ge=1, description="Passages from one article, unless nothing else fits.")
     rerank_model: str | None = Field(
         None, description="sentence-transformers CrossEncoder (model id or local folder) to rerank fused passages."
     )
     rerank_candidates: int = Field(20, ge=1, le=200, description="Fused passages the reranker scores.")
 
+    home_place: str = Field("湖州", min_length=1, description="The place a question means when it names none.")
+    answerable_min_coverage: float = Field(
+        0.28, ge=0, le=1, description="Share of the question's weighted words the best sentence must hold."
+    )
+    answerable_min_similarity: float = Field(
+        0.75, ge=0, le=1, description="Dense similarity the best passage must reach for a cross-lingual question."
+    )
+
+    prompts_dir: Path = Field(
+        Path(__file__).resolve().parents[1] / "prompts", description="Folder of the LLM prompt files."
+    )
     llm_base_url: str | None = Field(
         None, description="OpenAI-compatible server, e.g. https://api.openai.com/v1 or http://127.0.0.1:11434/v1."
     )
@@ -53,7 +67,9 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("llm_api_key", "RAG_LLM_API_KEY", "OPENAI_API_KEY"),
         description="API key for the LLM server (RAG_LLM_API_KEY, else OPENAI_API_KEY).",
     )
-    llm_timeout_s: float = Field(30.0, gt=0, le=600, description="Seconds to wait for the LLM before answering extractively.")
+    llm_timeout_s: float = Field(
+        30.0, gt=0, le=600, description="Seconds to wait for the LLM before answering extractively."
+    )
     llm_retries: int = Field(1, ge=0, le=10, description="Retries of a failed LLM call (connection errors, 429, 5xx).")
     llm_temperature: float = Field(0.1, ge=0, le=2, description="LLM sampling temperature.")
     llm_max_tokens: int = Field(600, ge=16, le=8192, description="Longest answer the LLM may write, in tokens.")

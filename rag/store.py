@@ -167,6 +167,12 @@ class IndexReader:
         rows = self._db.execute(query + " ORDER BY source_file, ordinal", args).fetchall()
         return [Article.model_validate_json(row[0]) for row in rows]
 
+    def publications(self) -> list[str]:
+        """Every publication named by an article of the index."""
+        publication = "json_extract(data, '$.publication')"
+        rows = self._db.execute(f"SELECT DISTINCT {publication} FROM articles WHERE {publication} IS NOT NULL")
+        return sorted(row[0] for row in rows.fetchall() if row[0])
+
     def article(self, article_id: str) -> Article:
         row = self._db.execute("SELECT data FROM articles WHERE id = ?", (article_id,)).fetchone()
         if row is None:
@@ -199,6 +205,18 @@ class IndexReader:
 
         scores, ids = search(self.vectors, query_vector.reshape(1, -1).astype(np.float32), k)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+    def document_frequencies(self, words: Iterable[str]) -> dict[str, int]:
+        """How many chunks hold each BM25 word (words as `rag.bm25.segment` makes them); 0 for unknown words."""
+        wanted = list(dict.fromkeys(words))
+        if not wanted:
+            return {}
+        # fts5vocab lives in the connection's temp schema, so it works on this read-only database.
+        self._db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.bm25_vocab USING fts5vocab(main, chunks_fts, 'row')")
+        marks = ",".join("?" * len(wanted))
+        rows = self._db.execute(f"SELECT term, doc FROM temp.bm25_vocab WHERE term IN ({marks})", wanted).fetchall()
+        found = dict(rows)
+        return {word: int(found.get(word, 0)) for word in wanted}
 
     def bm25(self, match: str, k: int) -> list[tuple[int, float]]:
         """Chunks matching an FTS5 expression, best first; scores are positive (higher is better)."""

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from rag.config import Settings
 from rag.ingest import LoadedSource, load_source
 from rag.pipeline import IngestReport, ingest
+from tests.fake_llm import FakeLLM
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
@@ -19,10 +21,11 @@ MAX_BYTES = 64 * 2**20
 
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No RAG_* setting or .env file from the developer's shell leaks into a test."""
+    """No RAG_* setting, OpenAI key or .env file from the developer's shell leaks into a test."""
     for name in list(os.environ):
         if name.startswith("RAG_"):
             monkeypatch.delenv(name)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.chdir(tmp_path)
 
 
@@ -59,3 +62,10 @@ def settings(tmp_path: Path, built_index: BuiltIndex) -> Settings:
     shutil.copytree(built_index.root / "corpus", tmp_path / "corpus")
     shutil.copytree(built_index.root / "indexes", tmp_path / "indexes", symlinks=True)
     return Settings(corpus_dir=tmp_path / "corpus", index_root=tmp_path / "indexes")
+
+
+@pytest.fixture
+def fake_llm() -> Iterator[FakeLLM]:
+    """A real OpenAI-compatible server on 127.0.0.1 for this test; script it through its attributes."""
+    with FakeLLM() as server:
+        yield server

@@ -1,0 +1,289 @@
+"""From a question (and chat history) to a cited, verified answer: the step that the CLI, the API and the
+widget share.
+
+    answerer = Answerer(settings, index, embedder, llm=LLMClient.from_settings(settings))
+    answer = answerer.ask("去年湖州规上工业增加值是多少？")
+    for event in answerer.stream("By the end of May, how many 5G base stations had Huzhou built?"):
+        ...  # PassagesEvent, then DeltaEvent..., then DoneEvent (or ErrorEvent)
+
+The line: condense the follow-up → retrieve (hybrid, optional rerank) → judge answerability → write the
+answer with the LLM, or extractively when there is none or it fails → repair citations and verify.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from rag.answerability import Answerability, is_foreign, judge, publication_place, question_places
+from rag.config import Settings
+from rag.embedding import Embedder
+from rag.errors import ConfigError
+from rag.evidence import Question, Sentence, analyse_question, rank_sentences
+from rag.generate import extractive
+from rag.generate.condense import condense_by_rule, needs_condensing
+from rag.generate.llm import LLMClient, LLMError
+from rag.generate.prompts import answer_messages, condense_messages, load_prompts
+from rag.models import Passage
+from rag.rerank import Reranker
+from rag.retrieval import fusion_options, search
+from rag.store import IndexReader
+from rag.verify import Verification, repair_citations, verify_answer
+
+AnswerMode = Literal["llm", "extractive"]
+RequestedMode = Literal["auto", "llm", "extractive"]
+_CITATION = re.compile(r"\[(\d+)\]")
+CROSS_LINGUAL_PASSAGES = 3  # passages whose sentences are embedded to pick an answer to a cross-lingual question
+
+
+class Citation(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    n: int
+    chunk_id: str
+    article_id: str
+    title: str
+    publication: str | None
+    date: str | None
+    source_file: str
+    text: str
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    question: str
+    standalone_question: str
+    answer: str
+    answerable: bool
+    mode: AnswerMode
+    fallback_reason: str | None = None  # why the LLM did not answer, when it was meant to
+    confidence: float  # the answerability signal's value (rag.answerability)
+    reason: str = ""  # why the passages do not answer, when they do not
+    citations: list[Citation]
+    passages: list[Passage]
+    verification: Verification
+    took_ms: float
+
+
+class PassagesEvent(BaseModel):
+    kind: Literal["passages"] = "passages"
+    standalone_question: str
+    passages: list[Passage]
+
+
+class DeltaEvent(BaseModel):
+    kind: Literal["delta"] = "delta"
+    text: str
+
+
+class DoneEvent(BaseModel):
+    kind: Literal["done"] = "done"
+    answer: Answer
+
+
+class ErrorEvent(BaseModel):
+    """The LLM failed after part of the answer was sent: `answer` holds that part, verified."""
+
+    kind: Literal["error"] = "error"
+    message: str
+    answer: Answer
+
+
+AnswerEvent = PassagesEvent | DeltaEvent | DoneEvent | ErrorEvent
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    question: Question
+    passages: list[Passage]
+    sentences: list[Sentence]
+    foreign: set[int]
+    answerability: Answerability
+
+
+class Answerer:
+    """Answers questions from one open index; build it once and share it (it holds no per-question state)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        index: IndexReader,
+        embedder: Embedder,
+        llm: LLMClient | None = None,
+        reranker: Reranker | None = None,
+    ) -> None:
+        self.settings = settings
+        self.index = index
+        self.embedder = embedder
+        self.llm = llm
+        self.reranker = reranker
+        self.prompts = load_prompts(settings.prompts_dir)
+        self._places = sorted({p for pub in index.publications() if (p := publication_place(pub))})
+
+    def ask(
+        self, question: str, history: Sequence[dict[str, str]] = (), k: int | None = None, mode: RequestedMode = "auto"
+    ) -> Answer:
+        for event in self.stream(question, history, k, mode, streaming=False):
+            if isinstance(event, DoneEvent | ErrorEvent):
+                return event.answer
+        raise AssertionError("stream() always ends with a done or an error event")
+
+    def stream(
+        self,
+        question: str,
+        history: Sequence[dict[str, str]] = (),
+        k: int | None = None,
+        mode: RequestedMode = "auto",
+        *,
+        streaming: bool = True,
+    ) -> Iterator[AnswerEvent]:
+        started = time.perf_counter()
+        llm = self._llm_for(mode)
+        standalone = self.condense(question, history, llm)
+        found = self.retrieve(standalone, k or self.settings.answer_passages)
+        yield PassagesEvent(standalone_question=standalone, passages=found.passages)
+        draft = _Draft(question, standalone, found, started)
+        if llm is not None:
+            try:
+                yield from self._llm_answer(llm, draft, streaming)
+                return
+            except LLMError as exc:
+                if draft.text:  # part of the answer is out already: report, never mix in another answer
+                    yield ErrorEvent(message=str(exc), answer=self._finish(draft, "llm", str(exc)))
+                    return
+                draft.fallback_reason = str(exc)
+        text = self._extractive_text(found, question)
+        yield DeltaEvent(text=text)
+        draft.text = text
+        yield DoneEvent(answer=self._finish(draft, "extractive"))
+
+    def condense(self, question: str, history: Sequence[dict[str, str]], llm: LLMClient | None) -> str:
+        if not needs_condensing(question, history):
+            return question
+        if llm is not None:
+            try:
+                rewritten = llm.complete(condense_messages(self.prompts, list(history), question)).strip()
+                if rewritten:
+                    return rewritten.splitlines()[0].strip()
+            except LLMError:
+                pass  # the rule below still gives retrieval a standalone question
+        return condense_by_rule(question, history)
+
+    def retrieve(self, question: str, k: int) -> Retrieved:
+        options = fusion_options(self.settings)
+        passages = search(self.index, self.embedder, question, k, "hybrid", options, reranker=self.reranker)
+        analysed = analyse_question(question, self.index.document_frequencies, self.index.chunk_count())
+        places = question_places(question, self._places, self.settings.home_place)
+        foreign = {i for i, passage in enumerate(passages) if is_foreign(passage, places)}
+        if analysed.cross_lingual:
+            sentences, best_similarity = self._sentences_by_similarity(question, passages, foreign)
+        else:
+            sentences, best_similarity = rank_sentences(analysed, passages), 0.0
+        verdict = judge(
+            analysed,
+            sentences,
+            passages,
+            foreign,
+            min_coverage=self.settings.answerable_min_coverage,
+            min_similarity=self.settings.answerable_min_similarity,
+            best_similarity=best_similarity,
+        )
+        return Retrieved(analysed, passages, sentences, foreign, verdict)
+
+    def _llm_for(self, mode: RequestedMode) -> LLMClient | None:
+        if mode == "llm" and self.llm is None:
+            raise ConfigError("mode 'llm' needs an LLM: set RAG_LLM_BASE_URL and RAG_LLM_MODEL (or use mode 'auto')")
+        return None if mode == "extractive" else self.llm
+
+    def _llm_answer(self, llm: LLMClient, draft: _Draft, streaming: bool) -> Iterator[AnswerEvent]:
+        prompt = answer_messages(
+            self.prompts,
+            draft.found.passages,
+            draft.standalone,
+            self.settings.context_tokens,
+            self.settings.tokenizer,
+        )
+        draft.given = prompt.passages_given
+        if streaming:
+            for delta in llm.stream(prompt.messages):
+                draft.text += delta
+                yield DeltaEvent(text=delta)
+        else:
+            draft.text = llm.complete(prompt.messages)
+            yield DeltaEvent(text=draft.text)
+        yield DoneEvent(answer=self._finish(draft, "llm"))
+
+    def _extractive_text(self, found: Retrieved, question: str) -> str:
+        language = extractive.question_language(question)
+        if not found.answerability.answerable:
+            return extractive.not_in_corpus(language)
+        chosen = extractive.choose_sentences(found.question, found.sentences, found.foreign)
+        return extractive.compose(chosen, language) if chosen else extractive.not_in_corpus(language)
+
+    def _finish(self, draft: _Draft, mode: AnswerMode, error: str | None = None) -> Answer:
+        passages = draft.found.passages[: draft.given] if draft.given is not None else draft.found.passages
+        text = repair_citations(draft.text.strip(), len(passages))
+        cited = sorted({n for n in map(int, _CITATION.findall(text)) if 1 <= n <= len(passages)})
+        refused = not cited
+        verdict = draft.found.answerability
+        return Answer(
+            question=draft.question,
+            standalone_question=draft.standalone,
+            answer=text,
+            answerable=not refused and (mode == "llm" or verdict.answerable),
+            mode=mode,
+            fallback_reason=draft.fallback_reason or error,
+            confidence=round(verdict.confidence, 4),
+            reason=verdict.reason if refused else "",
+            citations=[_citation(n, passages[n - 1]) for n in cited],
+            passages=passages,
+            verification=verify_answer(text, [p.text for p in passages]),
+            took_ms=round((time.perf_counter() - draft.started) * 1000, 1),
+        )
+
+    def _sentences_by_similarity(
+        self, question: str, passages: list[Passage], foreign: set[int]
+    ) -> tuple[list[Sentence], float]:
+        """Cross-lingual questions share no words with the passages: rank sentences by embedding instead."""
+        if not passages:
+            return [], 0.0
+        query = self.embedder.embed_query(question)
+        nearby = [i for i in range(len(passages)) if i not in foreign][:CROSS_LINGUAL_PASSAGES]
+        blank = Question(text=question, weights={}, wants_figure=False, cross_lingual=True)
+        sentences = [s for s in rank_sentences(blank, passages) if s.passage in nearby]
+        if not sentences:
+            return [], 0.0
+        scores = self.embedder.embed_passages([s.text for s in sentences]) @ query
+        scored = [replace(s, coverage=float(score)) for s, score in zip(sentences, scores, strict=True)]
+        return sorted(scored, key=lambda s: -s.coverage), float(np.max(scores))
+
+
+@dataclass
+class _Draft:
+    question: str
+    standalone: str
+    found: Retrieved
+    started: float
+    text: str = ""
+    given: int | None = None  # passages numbered in the LLM prompt
+    fallback_reason: str | None = None
+
+
+def _citation(n: int, passage: Passage) -> Citation:
+    return Citation(
+        n=n,
+        chunk_id=passage.chunk_id,
+        article_id=passage.article_id,
+        title=passage.title,
+        publication=passage.publication,
+        date=passage.date,
+        source_file=passage.source_file,
+        text=passage.text,
+    )

@@ -1,0 +1,104 @@
+"""Do the retrieved passages answer the question? Decided before any answer is written.
+
+Three checks, in order:
+
+1. Place. A passage from another city's paper ("摘自《金华日报》") or from national news (新华社) cannot
+   answer a question about Huzhou unless it names the place asked about. The places come from the
+   publications in the index, plus the home place (RAG_HOME_PLACE, 湖州) that a question means when it
+   names none.
+2. Coverage (Chinese questions). The best sentence must hold enough of the question's words, weighted by
+   rarity, with the words next to the question word ("用户数" in "5G用户数达到多少") counting three times
+   (rag.evidence). A question that asks for a number needs a sentence with a figure.
+3. Similarity (questions in English or another Latin-script language, whose words cannot be matched in
+   Chinese text). The best passage's dense similarity must reach a floor.
+
+The thresholds are settings, calibrated on the development questions (`rag eval`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rag.evidence import Question, Sentence, normalise
+from rag.models import Passage
+
+NATIONAL = "全国"
+_NATIONAL_WORDS = ("全国", "我国", "中国", "china", "national")
+_NEWS_AGENCIES = ("新华社", "人民日报", "中新社", "央视")
+_CITY_PAPER = re.compile(r"^《?(?P<place>[\u3400-\u9fff]{2,4}?)(?:市)?(?:日报|晚报|都市报|商报|新闻|电视台)")
+
+
+@dataclass(frozen=True)
+class Answerability:
+    answerable: bool
+    confidence: float  # the best sentence's coverage, or the best dense similarity for cross-lingual questions
+    reason: str  # why not, for people; empty when answerable
+
+
+def publication_place(publication: str | None) -> str | None:
+    """The place a publication reports on: "湖州日报" -> "湖州", 新华社 -> 全国; None when it does not say."""
+    publication = (publication or "").strip()
+    if not publication:
+        return None
+    if publication.startswith(_NEWS_AGENCIES):
+        return NATIONAL
+    match = _CITY_PAPER.match(publication)
+    return match.group("place") if match else None
+
+
+def passage_place(passage: Passage) -> str | None:
+    return publication_place(passage.publication)
+
+
+def question_places(question: str, known_places: Sequence[str], home_place: str) -> set[str]:
+    """The known places a question names; the home place when it names none."""
+    text = normalise(question)
+    named = {place for place in known_places if place and place in text}
+    if any(word in text for word in _NATIONAL_WORDS):
+        named.add(NATIONAL)
+    return named or {home_place}
+
+
+def is_foreign(passage: Passage, places: set[str]) -> bool:
+    """Whether the passage reports on somewhere else than the question asks about."""
+    place = passage_place(passage)
+    if place is None or place in places:
+        return False
+    text = normalise(passage.text)
+    return not any(asked in text for asked in places if asked != NATIONAL)
+
+
+def judge(
+    question: Question,
+    sentences: Sequence[Sentence],
+    passages: Sequence[Passage],
+    foreign: set[int],
+    *,
+    min_coverage: float,
+    min_similarity: float,
+    best_similarity: float,
+) -> Answerability:
+    """Decide from the ranked sentences (rag.evidence) of `passages`, `foreign` holding the indexes of
+    passages about another place."""
+    if not passages:
+        return Answerability(False, 0.0, "no passage matched the question")
+    usable = [s for s in sentences if s.passage not in foreign and (s.has_figure or not question.wants_figure)]
+    if question.cross_lingual:
+        if len(foreign) == len(passages):
+            return Answerability(False, best_similarity, "the passages found are about other places")
+        if best_similarity < min_similarity:
+            return Answerability(False, best_similarity, f"no passage is close enough ({best_similarity:.2f})")
+        return Answerability(True, best_similarity, "")
+    if not usable:
+        if foreign:
+            places = sorted({passage_place(passages[i]) or "" for i in foreign} - {""})
+            return Answerability(False, 0.0, f"the matching passages are about {', '.join(places)}")
+        return Answerability(False, 0.0, "no passage states a figure for this question")
+    best = usable[0]
+    if best.coverage < min_coverage:
+        text = normalise(best.text)
+        missing = sorted((w for w in question.weights if w not in text), key=lambda w: -question.weights[w])
+        return Answerability(False, best.coverage, f"the passages do not mention {'、'.join(missing[:4])}")
+    return Answerability(True, best.coverage, "")

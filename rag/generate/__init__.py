@@ -1,0 +1,1 @@
+"""Answer generation: prompts, the LLM client and the extractive answerer."""

@@ -1,0 +1,81 @@
+"""An answer made of the passages' own sentences, for when no LLM is configured or the LLM fails.
+
+The best sentence (rag.evidence) comes first; a further sentence joins only when it holds question words
+the chosen ones do not ("去年…是多少？同比增长多少？" may need two), up to MAX_SENTENCES. Each is copied
+verbatim and followed by its [n], so every figure in it is in the passage it cites. The answer opens by
+saying it is extractive, in the question's language.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from rag.evidence import Question, Sentence, coverage, normalise
+
+MAX_SENTENCES = 3
+MAX_CHARS = 400
+MIN_SHARE_OF_BEST = 0.5  # a further sentence must cover at least half as much as the best one
+NEAR_TIE = 0.95  # ...and joins even without new words when it is as good: both readings are shown
+_LIST_NUMBER = re.compile(r"^\s*(?:\d{1,2}[.、)）]|[（(]\d{1,2}[)）]|[一二三四五六七八九十]+、)\s*")
+
+HEADER = {
+    "zh": "以下为资料原文摘录（未配置或未能使用大模型）：",
+    "en": "Extractive answer, quoted from the sources (no LLM was used):",
+}
+NOT_IN_CORPUS = {
+    "zh": "资料中没有找到这个问题的答案。",
+    "en": "The sources do not answer this question.",
+}
+
+
+def question_language(question: str) -> str:
+    return "zh" if re.search(r"[\u3400-\u9fff]", question) else "en"
+
+
+def choose_sentences(question: Question, ranked: Sequence[Sentence], excluded: set[int]) -> list[Sentence]:
+    """The sentences of the answer, in the order they are given, from passages not in `excluded`."""
+    candidates = [s for s in ranked if s.passage not in excluded]
+    if question.wants_figure:
+        candidates = [s for s in candidates if s.has_figure] or candidates
+    if not candidates:
+        return []
+    chosen = [candidates[0]]
+    for sentence in candidates[1:]:
+        if len(chosen) == MAX_SENTENCES or _length(chosen) + len(sentence.text) > MAX_CHARS:
+            break
+        if sentence.coverage < MIN_SHARE_OF_BEST * chosen[0].coverage or _repeats(sentence, chosen):
+            continue
+        if _adds_words(question, sentence, chosen) or sentence.coverage >= NEAR_TIE * chosen[0].coverage:
+            chosen.append(sentence)
+    return chosen
+
+
+def compose(sentences: Sequence[Sentence], language: str) -> str:
+    """The answer text: a header line, then one cited sentence per line."""
+    lines = [HEADER[language]]
+    for sentence in sentences:
+        text = _LIST_NUMBER.sub("", sentence.text).strip()
+        lines.append(f"{text}[{sentence.passage + 1}]")
+    return "\n".join(lines)
+
+
+def not_in_corpus(language: str, reason: str = "") -> str:
+    if not reason:
+        return NOT_IN_CORPUS[language]
+    return f"{NOT_IN_CORPUS[language]}（{reason}）" if language == "zh" else f"{NOT_IN_CORPUS[language]} ({reason})"
+
+
+def _adds_words(question: Question, sentence: Sentence, chosen: Sequence[Sentence]) -> bool:
+    before = coverage(question, " ".join(s.text for s in chosen))
+    after = coverage(question, " ".join([*(s.text for s in chosen), sentence.text]))
+    return after > before + 1e-9
+
+
+def _repeats(sentence: Sentence, chosen: Sequence[Sentence]) -> bool:
+    text = normalise(sentence.text)
+    return any(text in normalise(c.text) or normalise(c.text) in text for c in chosen)
+
+
+def _length(sentences: Sequence[Sentence]) -> int:
+    return sum(len(s.text) for s in sentences)
