@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from rag import __version__
 from rag.config import Settings, load_settings
 from rag.errors import RagError
+
+if TYPE_CHECKING:
+    from rag.answer import Answer
+    from rag.evaluate import Report, Scores
+    from rag.verify import Verification
 
 app = typer.Typer(
     help="Huzhou RAG: cited, verified answers over news about Huzhou's development.",
@@ -38,6 +46,7 @@ class SearchModeOption(StrEnum):
     bm25 = "bm25"
 
 
+_PROGRESS_COLUMNS = (TextColumn("[bold]{task.description:>6}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
 EXIT_USER_ERROR = 2  # the user must act: a missing folder, a locked index, an unknown id
 EXIT_PARTIAL = 1  # done, but some input was refused
 
@@ -77,10 +86,7 @@ def ingest(
     from rag.pipeline import ingest as run_ingest
 
     settings = _settings(ctx, corpus_dir=corpus, index_type=index_type.value if index_type else None)
-    with Progress(
-        TextColumn("[bold]{task.description:>6}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=errors, transient=True,
-    ) as bar:  # fmt: skip
+    with Progress(*_PROGRESS_COLUMNS, console=errors, transient=True) as bar:
         tasks: dict[str, TaskID] = {}
 
         def progress(stage: str, done: int, total: int) -> None:
@@ -138,6 +144,98 @@ def search(
         console.print()
 
 
+class AnswerModeOption(StrEnum):
+    auto = "auto"
+    llm = "llm"
+    extractive = "extractive"
+
+
+@app.command()
+def ask(
+    ctx: typer.Context,
+    question: Annotated[str, typer.Argument(help="The question, in Chinese or English.")],
+    k: Annotated[int | None, typer.Option("--k", min=1, max=20, help="Passages to give the answerer.")] = None,
+    mode: Annotated[
+        AnswerModeOption, typer.Option(help="auto (the LLM when configured), llm, or extractive.")
+    ] = AnswerModeOption.auto,
+    show_passages: Annotated[bool, typer.Option("--show-passages", help="Also print every passage given.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
+) -> None:
+    """Answer a question with [n] citations to the articles, and check every figure against them."""
+    from rag.answer import Answerer
+    from rag.embedding import get_embedder
+    from rag.generate.llm import LLMClient
+    from rag.retrieval import reranker_for
+    from rag.store import open_index
+
+    settings = _settings(ctx)
+    with open_index(settings.index_dir) as index:
+        answerer = Answerer(
+            settings, index, get_embedder(settings), LLMClient.from_settings(settings), reranker_for(settings)
+        )
+        answer = answerer.ask(question, k=k, mode=mode.value)
+    if as_json:
+        print(answer.model_dump_json(indent=2))
+        return
+    _print_answer(answer, show_passages)
+
+
+@app.command(name="eval")
+def evaluate_command(
+    ctx: typer.Context,
+    files: Annotated[list[Path], typer.Argument(help="Question files (JSON lines, see ../shared/eval/README.md).")],
+    k: Annotated[int, typer.Option("--k", min=1, max=20, help="Passages retrieved per question.")] = 5,
+    mode: Annotated[AnswerModeOption, typer.Option(help="How answers are written.")] = AnswerModeOption.extractive,
+    compare: Annotated[
+        bool, typer.Option("--compare", help="Run dense, bm25, hybrid and hybrid+rerank side by side.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
+) -> None:
+    """Measure retrieval and answer quality on questions with gold evidence."""
+    from rag.answer import Answerer
+    from rag.embedding import get_embedder
+    from rag.evaluate import evaluate, load_questions
+    from rag.generate.llm import LLMClient
+    from rag.retrieval import fusion_options, reranker_for
+    from rag.retrieval import search as run_search
+    from rag.store import open_index
+
+    settings = _settings(ctx)
+    questions = load_questions(files)
+    reranker = reranker_for(settings)
+    configs = ["dense", "bm25", "hybrid"] if compare else ["hybrid"]
+    if reranker is not None:
+        configs = [*configs, "hybrid+rerank"] if compare else ["hybrid+rerank"]
+    reports = []
+    with (
+        open_index(settings.index_dir) as index,
+        Progress(*_PROGRESS_COLUMNS, console=errors, transient=True) as progress,
+    ):
+        embedder = get_embedder(settings)
+        llm = LLMClient.from_settings(settings)
+        options = fusion_options(settings)
+        for config in configs:
+            task = progress.add_task(config, total=len(questions))
+            use_reranker = reranker if config == "hybrid+rerank" else None
+            retrieval_mode = "hybrid" if config.startswith("hybrid") else config
+            answerer = Answerer(settings, index, embedder, llm, use_reranker) if config.startswith("hybrid") else None
+            reports.append(
+                evaluate(
+                    config,
+                    questions,
+                    k,
+                    retrieve=partial(run_search, index, embedder, k=k, mode=retrieval_mode, options=options,
+                                     reranker=use_reranker),
+                    answer=partial(answerer.ask, k=k, mode=mode.value) if answerer else None,
+                    on_question=partial(progress.advance, task),
+                )
+            )  # fmt: skip
+    if as_json:
+        print(json.dumps([r.as_dict() for r in reports], ensure_ascii=False, indent=2))
+        return
+    _print_eval(reports, len(questions), files)
+
+
 @app.command()
 def articles(
     ctx: typer.Context,
@@ -183,6 +281,60 @@ def serve(
     settings = _settings(ctx)
     console.print(f"Serving index {settings.index_dir} on http://{host}:{port}/  (Ctrl-C stops)")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+def _print_answer(answer: Answer, show_passages: bool) -> None:
+    body = re.sub(r"\\\[(\d+)\]", r"[bold cyan]\\[\1][/bold cyan]", escape(answer.answer))
+    console.print(body, highlight=False)
+    how = "LLM" if answer.mode == "llm" else "extractive"
+    if answer.fallback_reason:
+        how += f" (the LLM failed: {answer.fallback_reason})"
+    console.print(f"[dim]{how} · {answer.took_ms:.0f} ms[/dim]")
+    if not answer.answerable and answer.reason:
+        console.print(f"[dim]why: {escape(answer.reason)}[/dim]")
+    if answer.citations:
+        console.print("\n[bold]Sources[/bold]")
+    for c in answer.citations:
+        where = " · ".join(x for x in (c.publication, c.date, c.source_file) if x)
+        console.print(f"[bold cyan]\\[{c.n}][/bold cyan] [bold]{escape(c.title)}[/bold]  [dim]{escape(where)}[/dim]")
+        console.print(f"    {escape(c.text)}", highlight=False)
+    _print_verification(answer.verification)
+    if show_passages:
+        console.print("\n[bold]Passages given[/bold]")
+        for n, p in enumerate(answer.passages, start=1):
+            console.print(f"[bold]{n}.[/bold] [bold]{escape(p.title)}[/bold]  [dim]{p.publication or ''}[/dim]")
+            console.print(f"    {escape(p.text)}", highlight=False)
+
+
+def _print_verification(verification: Verification) -> None:
+    if verification.ok:
+        console.print("\n[green]✓ verified:[/green] every figure is in a passage its sentence cites")
+        return
+    console.print("\n[yellow]⚠ verification found problems:[/yellow]")
+    for f in verification.unsupported_figures:
+        console.print(f"  figure {f.figure!r} is not in the cited passage(s) {f.cited or 'none'}")
+    for c in verification.invalid_citations:
+        console.print(f"  citation {c.marker!r}: {c.reason}")
+    for sentence in verification.uncited_sentences:
+        console.print(f"  no citation: {sentence[:80]}")
+
+
+def _print_eval(reports: list[Report], n_questions: int, files: list[Path]) -> None:
+    columns = ("R@k", "MRR", "answered", "incl", "cites", "refusal", "ms")
+
+    def cells(s: Scores) -> list[str]:
+        values = (s.recall_at_k, s.mrr, s.answered, s.must_include, s.cites_evidence, s.refusal, s.mean_ms)
+        return ["—" if v is None else (f"{v:.0f}" if v is s.mean_ms else f"{v:.3f}") for v in values]
+
+    title = f"{n_questions} questions from {', '.join(f.name for f in files)}, k={reports[0].k}"
+    table = Table("config", *columns, title=title)
+    for report in reports:
+        table.add_row(report.name, *cells(report.overall()))
+    console.print(table)
+    by_type = Table("type", "n", *columns, title=f"by question type ({reports[-1].name})")
+    for kind, s in reports[-1].by_type().items():
+        by_type.add_row(kind, str(s.questions), *cells(s))
+    console.print(by_type)
 
 
 def _print_article(article: object, as_json: bool) -> None:

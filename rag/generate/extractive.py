@@ -16,7 +16,8 @@ from rag.evidence import Question, Sentence, coverage, normalise
 MAX_SENTENCES = 3
 MAX_CHARS = 400
 MIN_SHARE_OF_BEST = 0.5  # a further sentence must cover at least half as much as the best one
-NEAR_TIE = 0.95  # ...and joins even without new words when it is as good: both readings are shown
+NEAR_TIE = 0.95  # ...and joins even without new words when it is as good: both readings are shown,
+CLEAR_ANSWER = 0.9  # unless the best sentence already holds (nearly) every word of the question
 _LIST_NUMBER = re.compile(r"^\s*(?:\d{1,2}[.、)）]|[（(]\d{1,2}[)）]|[一二三四五六七八九十]+、)\s*")
 
 HEADER = {
@@ -46,7 +47,8 @@ def choose_sentences(question: Question, ranked: Sequence[Sentence], excluded: s
             break
         if sentence.coverage < MIN_SHARE_OF_BEST * chosen[0].coverage or _repeats(sentence, chosen):
             continue
-        if _adds_words(question, sentence, chosen) or sentence.coverage >= NEAR_TIE * chosen[0].coverage:
+        near_tie = chosen[0].coverage < CLEAR_ANSWER and sentence.coverage >= NEAR_TIE * chosen[0].coverage
+        if near_tie or _adds_words(question, sentence, chosen):
             chosen.append(sentence)
     return chosen
 
