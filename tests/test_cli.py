@@ -116,3 +116,50 @@ def test_cli_ingest_refuses_a_binary_file_with_exit_code_1_and_keeps_the_rest(wo
     assert "photo.jpg" in result.stdout and "binary" in result.stdout
     assert "refused" in result.stderr
     assert "串联诗意生活" in run("articles", cwd=workdir).stdout
+
+
+def test_cli_ask_answers_with_citations_and_verification(workdir):
+    shown = run("ask", "去年湖州规上工业增加值是多少？", cwd=workdir)
+    assert shown.returncode == 0, shown.stderr
+    assert "1324.9亿元" in shown.stdout and "[1]" in shown.stdout
+    assert "Sources" in shown.stdout and "verified" in shown.stdout
+
+    as_json = json.loads(run("ask", "去年湖州规上工业增加值是多少？", "--json", cwd=workdir).stdout)
+    assert as_json["mode"] == "extractive" and as_json["answerable"] is True
+    assert as_json["verification"]["ok"] is True
+    assert as_json["citations"][0]["n"] == 1 and "1324.9" in as_json["citations"][0]["text"]
+
+
+def test_cli_ask_mode_llm_without_an_llm_says_what_to_set(workdir):
+    result = run("ask", "去年湖州规上工业增加值是多少？", "--mode", "llm", cwd=workdir)
+    assert result.returncode == 2
+    assert "RAG_LLM_BASE_URL" in result.stderr
+
+
+def test_cli_eval_compares_retrievers_and_scores_answers(workdir, tmp_path):
+    questions = tmp_path / "questions.jsonl"
+    lines = [
+        {"id": "q1", "question": "截至5月底，湖州5G建设完成投资多少？", "type": "numeric", "answerable": True,
+         "must_include": ["6672.4"], "evidence": [{"source": "000", "quote": "5G建设完成投资6672.4万元"}]},
+        {"id": "q2", "question": "2013年湖州全社会用电量是多少亿千瓦时？", "type": "unanswerable", "answerable": False,
+         "must_include": [], "evidence": []},
+    ]  # fmt: skip
+    questions.write_text("\n".join(json.dumps(line, ensure_ascii=False) for line in lines), encoding="utf-8")
+    table = run("eval", str(questions), "--compare", cwd=workdir)
+    assert table.returncode == 0, table.stderr
+    for config in ("dense", "bm25", "hybrid"):
+        assert config in table.stdout
+    report = json.loads(run("eval", str(questions), "--json", cwd=workdir).stdout)
+    (hybrid,) = report
+    assert hybrid["overall"]["recall_at_k"] == 1.0
+    assert hybrid["overall"]["must_include"] == 1.0
+    assert hybrid["overall"]["refusal"] == 1.0
+    assert {q["id"] for q in hybrid["questions"]} == {"q1", "q2"}
+
+
+def test_cli_eval_names_the_bad_line_of_a_question_file(workdir, tmp_path):
+    questions = tmp_path / "broken.jsonl"
+    questions.write_text('{"id": "q1", "question": "湖州？"}\n{"id": 2\n', encoding="utf-8")
+    result = run("eval", str(questions), cwd=workdir)
+    assert result.returncode == 2
+    assert "broken.jsonl:2" in result.stderr
