@@ -5,7 +5,9 @@ Three checks, in order:
 1. Place. A passage from another city's paper ("摘自《金华日报》") or from national news (新华社) cannot
    answer a question about Huzhou unless it names the place asked about. The places come from the
    publications in the index, plus the home place (RAG_HOME_PLACE, 湖州) that a question means when it
-   names none.
+   names none. And when such a passage matches the question far better than any local one ("湖州已有多少个
+   海外仓？" against "杭州已有283个海外仓"), the question is about that other place's figure: a weaker local
+   sentence is not passed off as the answer.
 2. Coverage (Chinese questions). The best sentence must hold enough of the question's words, weighted by
    rarity, with the words next to the question word ("用户数" in "5G用户数达到多少") counting three times
    (rag.evidence). A question that asks for a number needs a sentence with a figure.
@@ -27,6 +29,8 @@ from rag.models import Passage
 NATIONAL = "全国"
 _NATIONAL_WORDS = ("全国", "我国", "中国", "china", "national")
 _NEWS_AGENCIES = ("新华社", "人民日报", "中新社", "央视")
+# Another place's sentence matching this much better than any local one means the question is about its figure.
+FOREIGN_MARGIN = 0.3
 _CITY_PAPER = re.compile(r"^《?(?P<place>[\u3400-\u9fff]{2,4}?)(?:市)?(?:日报|晚报|都市报|商报|新闻|电视台)")
 
 
@@ -97,6 +101,10 @@ def judge(
             return Answerability(False, 0.0, f"the matching passages are about {', '.join(places)}")
         return Answerability(False, 0.0, "no passage states a figure for this question")
     best = usable[0]
+    elsewhere = [s for s in sentences if s.passage in foreign and (s.has_figure or not question.wants_figure)]
+    if elsewhere and elsewhere[0].coverage - best.coverage >= FOREIGN_MARGIN:
+        place = passage_place(passages[elsewhere[0].passage])
+        return Answerability(False, best.coverage, f"the passage that matches is about {place}, not the place asked")
     if best.coverage < min_coverage:
         text = normalise(best.text)
         missing = sorted((w for w in question.weights if w not in text), key=lambda w: -question.weights[w])
