@@ -1,0 +1,317 @@
+"""Extractive answers on the real index (no LLM), and the pieces that decide them: condensing, places, evidence."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import pytest
+
+from rag.answer import Answer, Answerer
+from rag.answerability import NATIONAL, is_foreign, judge, publication_place, question_places
+from rag.config import Settings
+from rag.embedding import get_embedder
+from rag.evidence import FOCUS_BOOST, Question, Sentence, analyse_question
+from rag.generate.condense import condense_by_rule, needs_condensing
+from rag.generate.extractive import HEADER, NOT_IN_CORPUS, choose_sentences, compose
+from rag.models import Passage
+from rag.store import open_index
+
+PLACES = ["合肥", "嘉兴", "杭州", "湖州", "芜湖", "金华"]  # the index's city papers
+HOME = "湖州"
+_CITED_LINE = re.compile(r"\[(\d+)\]$")
+
+
+@pytest.fixture
+def answerer(settings: Settings) -> Iterator[Answerer]:
+    with open_index(settings.index_dir) as index:
+        yield Answerer(settings, index, get_embedder(settings))
+
+
+def _body_lines(answer: Answer) -> list[str]:
+    return answer.answer.splitlines()[1:]
+
+
+def _passage(text: str = "", publication: str | None = "湖州日报", **fields: Any) -> Passage:
+    values: dict[str, Any] = {
+        "rank": 1,
+        "score": 1.0,
+        "chunk_id": "c1",
+        "article_id": "a1",
+        "title": "",
+        "source_file": "000.txt",
+        "date": None,
+    }
+    return Passage(**(values | fields), publication=publication, text=text)
+
+
+# --- answers on the real index ---------------------------------------------------------------------------------------
+
+
+def test_extractive_answer_quotes_the_figure_with_a_citation_on_every_line(answerer: Answerer) -> None:
+    answer = answerer.ask("去年湖州规上工业增加值是多少？")
+
+    assert answer.mode == "extractive"
+    assert answer.fallback_reason is None
+    assert answer.answerable
+    assert answer.answer.splitlines()[0] == HEADER["zh"]
+    assert "1324.9" in answer.answer
+    lines = _body_lines(answer)
+    assert lines
+    for line in lines:
+        cited = _CITED_LINE.search(line)
+        assert cited, line
+        assert line.removesuffix(cited.group()).strip() in answer.passages[int(cited.group(1)) - 1].text
+    assert len(set(lines)) == len(lines)
+    assert answer.verification.ok, answer.verification
+    assert answer.citations and answer.reason == ""
+
+
+def test_extractive_answer_to_an_english_question_cites_the_figure(answerer: Answerer) -> None:
+    answer = answerer.ask("By the end of May, how many 5G base stations had Huzhou built?")
+
+    assert answer.answerable
+    assert answer.answer.splitlines()[0] == HEADER["en"]
+    [line] = [line for line in _body_lines(answer) if "773" in line]
+    cited = _CITED_LINE.search(line)
+    assert cited
+    assert "773" in answer.passages[int(cited.group(1)) - 1].text
+    assert answer.verification.ok
+
+
+def test_another_citys_figure_is_not_given_as_huzhous(answerer: Answerer) -> None:
+    """The corpus counts overseas warehouses only for 杭州 (《杭州日报》: "杭州已有283个海外仓")."""
+    answer = answerer.ask("湖州已有多少个海外仓？")
+
+    assert any(p.publication == "杭州日报" and "283" in p.text for p in answer.passages), "the trap is retrieved"
+    assert "283" not in answer.answer
+    assert all(c.publication != "杭州日报" for c in answer.citations)
+    if not answer.answerable:
+        assert answer.reason
+
+
+def test_a_question_naming_the_other_city_is_answered_from_its_paper(answerer: Answerer) -> None:
+    answer = answerer.ask("杭州已有多少个海外仓？")
+
+    assert answer.answerable
+    assert "283" in answer.answer
+    assert any(c.publication == "杭州日报" for c in answer.citations)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        pytest.param("今年以来，莫干山高新区实际利用外资多少？", id="da-013-no-such-figure"),
+        pytest.param("2013年湖州全社会用电量是多少亿千瓦时？", id="db-004-no-such-figure"),
+        pytest.param("湖州有多少新冠重症患者得到有效救治？", id="da-014-national-figure"),
+        pytest.param("2021年湖州生物医药企业主营业务收入约为多少亿元？", id="db-013-hefei-figure"),
+    ],
+)
+def test_unanswerable_question_is_refused_with_a_reason(answerer: Answerer, question: str) -> None:
+    answer = answerer.ask(question)
+
+    assert not answer.answerable
+    assert answer.reason
+    assert answer.answer == NOT_IN_CORPUS["zh"]
+    assert answer.citations == []
+    assert answer.verification.ok
+
+
+# --- condensing ------------------------------------------------------------------------------------------------------
+
+HISTORY = [
+    {"role": "user", "content": "今年湖州规上工业增加值是多少？"},
+    {"role": "assistant", "content": "资料中没有找到这个问题的答案。"},
+]
+
+
+@pytest.mark.parametrize(
+    ("follow_up", "standalone"),
+    [
+        ("那去年呢？", "去年湖州规上工业增加值是多少？"),
+        ("2013年呢？", "2013年湖州规上工业增加值是多少？"),
+        ("那同比增长多少呢？", "今年湖州规上工业增加值是多少？ 同比增长多少"),
+        ("2013年湖州全市固定资产投资完成多少？", "2013年湖州全市固定资产投资完成多少？"),
+    ],
+)
+def test_condense_by_rule(follow_up: str, standalone: str) -> None:
+    assert condense_by_rule(follow_up, HISTORY) == standalone
+
+
+@pytest.mark.parametrize(
+    ("question", "history", "expected"),
+    [
+        ("那去年呢？", HISTORY, True),
+        ("What about 2013?", HISTORY, True),
+        ("多少？", HISTORY, True),  # too few words to stand alone
+        ("2013年湖州全市固定资产投资完成多少？", HISTORY, False),
+        ("那去年呢？", [], False),  # nothing to condense with
+        ("那去年呢？", [{"role": "assistant", "content": "你好"}], False),
+    ],
+)
+def test_needs_condensing(question: str, history: list[dict[str, str]], expected: bool) -> None:
+    assert needs_condensing(question, history) is expected
+
+
+# --- places ----------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("publication", "place"),
+    [
+        ("湖州日报", "湖州"),
+        ("《金华日报》", "金华"),
+        ("杭州日报", "杭州"),
+        ("湖州晚报", "湖州"),
+        ("新华社", NATIONAL),
+        ("人民日报", NATIONAL),
+        ("Huzhou Daily", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_publication_place(publication: str | None, place: str | None) -> None:
+    assert publication_place(publication) == place
+
+
+@pytest.mark.parametrize(
+    ("question", "places"),
+    [
+        ("杭州已有多少个海外仓？", {"杭州"}),
+        ("湖州和嘉兴的GDP分别是多少？", {"湖州", "嘉兴"}),
+        ("全国有多少重症患者得到有效救治？", {NATIONAL}),
+        ("去年规上工业增加值是多少？", {HOME}),
+        ("How many 5G base stations were built?", {HOME}),
+    ],
+)
+def test_question_places(question: str, places: set[str]) -> None:
+    assert question_places(question, PLACES, HOME) == places
+
+
+@pytest.mark.parametrize(
+    ("publication", "text", "places", "foreign"),
+    [
+        ("杭州日报", "杭州已有283个海外仓。", {HOME}, True),
+        ("杭州日报", "湖州与杭州共建海外仓。", {HOME}, False),  # it names the place asked about
+        ("杭州日报", "杭州已有283个海外仓。", {"杭州"}, False),
+        ("湖州日报", "全市新建5G基站773个。", {HOME}, False),
+        (None, "全市新建5G基站773个。", {HOME}, False),  # no publication: assumed local
+        ("新华社", "近80万重症患者得到有效救治。", {HOME}, True),
+        ("新华社", "近80万重症患者得到有效救治。", {NATIONAL}, False),
+    ],
+)
+def test_is_foreign(publication: str | None, text: str, places: set[str], foreign: bool) -> None:
+    assert is_foreign(_passage(text, publication), places) is foreign
+
+
+# --- evidence and the verdict ----------------------------------------------------------------------------------------
+
+
+def _same_frequency(words: Iterable[str]) -> dict[str, int]:
+    return {word: 10 for word in words}
+
+
+def test_analyse_question_weighs_the_words_next_to_the_question_word_more() -> None:
+    question = analyse_question("在德清县，企业数量有多少？", _same_frequency, 1000)
+
+    assert set(question.weights) == {"德清县", "企业", "数量"}
+    assert question.weights["数量"] == pytest.approx(FOCUS_BOOST * question.weights["德清县"])
+    assert question.weights["企业"] == question.weights["数量"]
+    assert question.wants_figure and not question.cross_lingual
+
+
+def test_analyse_question_rarer_words_weigh_more() -> None:
+    def frequencies(words: Iterable[str]) -> dict[str, int]:
+        return {word: 500 if word == "湖州" else 5 for word in words}
+
+    question = analyse_question("湖州绿道长度", frequencies, 1000)
+
+    assert question.weights["绿道"] > question.weights["湖州"]
+    assert not question.wants_figure
+
+
+def test_analyse_question_marks_english_as_cross_lingual() -> None:
+    question = analyse_question("How many 5G base stations had Huzhou built?", _same_frequency, 1000)
+
+    assert question.cross_lingual and question.wants_figure
+
+
+def _sentence(passage: int, text: str, coverage: float, has_figure: bool = True) -> Sentence:
+    return Sentence(passage=passage, start=0, end=len(text), text=text, coverage=coverage, has_figure=has_figure)
+
+
+FIGURE_QUESTION = Question(
+    text="湖州已有多少个海外仓？", weights={"海外仓": 1.0}, wants_figure=True, cross_lingual=False
+)
+THRESHOLDS: dict[str, float] = {"min_coverage": 0.28, "min_similarity": 0.75, "best_similarity": 0.0}
+HANGZHOU = _passage("杭州已有283个海外仓。", "杭州日报")
+
+
+def test_judge_refuses_when_only_another_place_states_the_figure() -> None:
+    passages = [HANGZHOU, _passage("织里镇共建海外仓数据共享系统。")]
+    sentences = [_sentence(0, HANGZHOU.text, 1.0), _sentence(1, passages[1].text, 0.6, has_figure=False)]
+
+    verdict = judge(FIGURE_QUESTION, sentences, passages, {0}, **THRESHOLDS)
+
+    assert not verdict.answerable
+    assert "杭州" in verdict.reason
+
+
+def test_judge_refuses_a_local_figure_that_another_place_matches_far_better() -> None:
+    passages = [HANGZHOU, _passage("织里镇已组建6个海外招商联络处。")]
+    sentences = [_sentence(0, HANGZHOU.text, 1.0), _sentence(1, passages[1].text, 0.5)]
+
+    verdict = judge(FIGURE_QUESTION, sentences, passages, {0}, **THRESHOLDS)
+
+    assert not verdict.answerable
+    assert "杭州" in verdict.reason
+
+
+def test_judge_refuses_a_weak_best_sentence_and_names_what_is_missing() -> None:
+    weights = {"利用外资": 3.0, "实际": 1.0}
+    question = Question(text="实际利用外资多少？", weights=weights, wants_figure=True, cross_lingual=False)
+    passages = [_passage("实际完成投资57亿元。")]
+
+    verdict = judge(question, [_sentence(0, passages[0].text, 0.25)], passages, set(), **THRESHOLDS)
+
+    assert not verdict.answerable
+    assert "利用外资" in verdict.reason
+    assert verdict.confidence == 0.25
+
+
+def test_judge_accepts_a_well_covered_local_figure() -> None:
+    passages = [HANGZHOU, _passage("湖州已有12个海外仓。")]
+    sentences = [_sentence(0, HANGZHOU.text, 1.0), _sentence(1, passages[1].text, 0.9)]
+
+    verdict = judge(FIGURE_QUESTION, sentences, passages, {0}, **THRESHOLDS)
+
+    assert verdict.answerable and verdict.reason == ""
+    assert verdict.confidence == 0.9
+
+
+def test_judge_without_passages_refuses() -> None:
+    verdict = judge(FIGURE_QUESTION, [], [], set(), **THRESHOLDS)
+
+    assert not verdict.answerable and verdict.reason
+
+
+# --- choosing and composing sentences --------------------------------------------------------------------------------
+
+
+def test_choose_sentences_skips_excluded_passages_and_prefers_figures() -> None:
+    ranked = [
+        _sentence(0, "杭州已有283个海外仓。", 1.0),
+        _sentence(1, "织里镇共建海外仓数据共享系统。", 0.8, has_figure=False),
+        _sentence(2, "湖州已有12个海外仓。", 0.7),
+    ]
+
+    chosen = choose_sentences(FIGURE_QUESTION, ranked, excluded={0})
+
+    assert [s.passage for s in chosen] == [2]
+
+
+def test_compose_strips_list_numbers_and_cites_each_line() -> None:
+    sentences = [_sentence(0, "1. 新建5G基站773个。", 1.0), _sentence(2, "（2）完成投资6672.4万元。", 0.9)]
+
+    assert compose(sentences, "zh") == f"{HEADER['zh']}\n新建5G基站773个。[1]\n完成投资6672.4万元。[3]"
