@@ -8,11 +8,12 @@ Build it once at start-up and pass it down:
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from rag.errors import ConfigError
 
@@ -75,6 +76,28 @@ class Settings(BaseSettings):
     llm_max_tokens: int = Field(600, ge=16, le=8192, description="Longest answer the LLM may write, in tokens.")
     context_tokens: int = Field(3000, ge=200, le=100_000, description="Token budget for the passages in the prompt.")
     answer_passages: int = Field(5, ge=1, le=20, description="Passages retrieved and numbered for an answer.")
+
+    service_model: str = Field("huzhou-rag", min_length=1, description="Model name the OpenAI-compatible API shows.")
+    api_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Bearer keys the API accepts (comma-separated or a JSON list); empty: no key needed.",
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Other origins whose pages may call the API (the widget's hosts)."
+    )
+    rate_limit_per_minute: int = Field(120, ge=0, description="Requests per minute per client (0: unlimited).")
+    max_question_chars: int = Field(2000, ge=1, description="Longest question accepted.")
+    max_history_messages: int = Field(20, ge=0, description="Most chat history messages accepted.")
+    max_body_kib: int = Field(64, ge=1, description="Largest request body accepted, in KiB.")
+
+    @field_validator("api_keys", "cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            if value.strip().startswith("["):
+                return json.loads(value)
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @property
     def index_dir(self) -> Path:
