@@ -78,6 +78,7 @@ def measure(
         "with_p95_ms": round(float(np.percentile(with_rerank, 95)), 1),
         "added_p50_ms": round(float(np.percentile(added, 50)), 1),
         "added_mean_ms": round(float(added.mean()), 1),
+        "load_1min_after": round(os.getloadavg()[0], 2),  # this process adds about torch_threads
     }
 
 
@@ -107,17 +108,19 @@ def main() -> None:
         measure(searcher, questions, replace(base, rerank_candidates=n), reranker, args.repeats)
         for n in args.candidates
     ]
-    load_after = os.getloadavg()[0]
     searcher.index.close()
 
-    header = f"{'candidates':>10} {'without p50/p95 ms':>19} {'with p50/p95 ms':>16} {'added p50/mean ms':>18}"
+    header = (
+        f"{'candidates':>10} {'without p50/p95 ms':>19} {'with p50/p95 ms':>16} {'added p50/mean ms':>18} {'load':>5}"
+    )
     print(header)
     for row in rows:
         print(
             f"{row['rerank_candidates']:>10} "
             f"{row['without_p50_ms']:>9.1f} /{row['without_p95_ms']:>7.1f} "
             f"{row['with_p50_ms']:>7.1f} /{row['with_p95_ms']:>7.1f} "
-            f"{row['added_p50_ms']:>8.1f} /{row['added_mean_ms']:>8.1f}"
+            f"{row['added_p50_ms']:>8.1f} /{row['added_mean_ms']:>8.1f} "
+            f"{row['load_1min_after']:>5.2f}"
         )
     context = {
         "model": args.model or "MiniLM-L6 stand-in (fresh head)",
@@ -127,7 +130,6 @@ def main() -> None:
         "cpus": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "load_1min_before": round(load_before, 2),
-        "load_1min_after": round(load_after, 2),
     }
     print(", ".join(f"{name}={value}" for name, value in context.items()))
     if args.json:

@@ -277,13 +277,4 @@ class _Draft:
 
 
 def _citation(n: int, passage: Passage) -> Citation:
-    return Citation(
-        n=n,
-        chunk_id=passage.chunk_id,
-        article_id=passage.article_id,
-        title=passage.title,
-        publication=passage.publication,
-        date=passage.date,
-        source_file=passage.source_file,
-        text=passage.text,
-    )
+    return Citation(n=n, **passage.model_dump(include=set(Citation.model_fields) - {"n"}))

@@ -10,6 +10,7 @@ Nothing is downloaded at run time (`local_files_only`); a model that is not on d
 from __future__ import annotations
 
 import functools
+import math
 
 from rag.errors import ConfigError
 from rag.models import Passage
@@ -38,22 +39,27 @@ class Reranker:
             )
 
     def rerank(self, question: str, passages: list[Passage]) -> list[Passage]:
-        """The passages, most relevant first, each with the cross-encoder's raw logit as its `score`."""
+        """The passages, most relevant first, each with the cross-encoder's relevance (0..1) as its `score`."""
         if not passages:
             return []
         import torch
 
         pairs = [(question, passage.text) for passage in passages]
-        # The raw logit, not whatever activation the model was saved with (a sigmoid for some, none for
-        # others): the score means the same whichever model is set, and confident pairs do not all tie at 1.0.
         logits = self._model.predict(
             pairs, batch_size=len(pairs), activation_fn=torch.nn.Identity(), show_progress_bar=False
         )
+        # Ordered by the logit, where confident pairs still differ, then scored by its sigmoid whatever activation
+        # the model was saved with (none for some): the per-article cap in retrieval scales scores down, which
+        # only demotes a score that is not negative.
         ranked = sorted(zip(passages, logits.tolist(), strict=True), key=lambda pair: pair[1], reverse=True)
         return [
-            passage.model_copy(update={"rank": rank, "score": round(logit, 6)})
+            passage.model_copy(update={"rank": rank, "score": round(_sigmoid(logit), 6)})
             for rank, (passage, logit) in enumerate(ranked, start=1)
         ]
+
+
+def _sigmoid(logit: float) -> float:
+    return 0.5 * (1.0 + math.tanh(logit / 2))  # the logistic function, without exp's overflow for large logits
 
 
 @functools.lru_cache(maxsize=2)

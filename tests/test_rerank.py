@@ -38,12 +38,12 @@ def cross_encoder_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def own_scores(model_dir: Path, pairs: list[tuple[str, str]]) -> list[float]:
-    """The CrossEncoder's logits for the pairs, computed without our code."""
+    """The CrossEncoder's relevance (sigmoid of its logit) for the pairs, computed without our code."""
     import torch
     from sentence_transformers import CrossEncoder
 
     model = CrossEncoder(str(model_dir), device="cpu", local_files_only=True)
-    return model.predict(pairs, activation_fn=torch.nn.Identity()).tolist()
+    return model.predict(pairs, activation_fn=torch.nn.Sigmoid()).tolist()
 
 
 def passage(chunk_id: str, text: str, score: float) -> Passage:
