@@ -64,6 +64,7 @@ class Answer(BaseModel):
     answerable: bool
     mode: AnswerMode
     fallback_reason: str | None = None  # why the LLM did not answer, when it was meant to
+    fallback_code: str | None = None  # the same as a short code: timeout, unreachable, http_error, malformed, empty
     confidence: float  # the answerability signal's value (rag.answerability)
     reason: str = ""  # why the passages do not answer, when they do not
     citations: list[Citation]
@@ -156,9 +157,10 @@ class Answerer:
                 return
             except LLMError as exc:
                 if draft.text:  # part of the answer is out already: report, never mix in another answer
+                    draft.fallback_code = exc.reason
                     yield ErrorEvent(message=str(exc), answer=self._finish(draft, "llm", str(exc)))
                     return
-                draft.fallback_reason = str(exc)
+                draft.fallback_reason, draft.fallback_code = str(exc), exc.reason
         text = self._extractive_text(found, question)
         yield DeltaEvent(text=text)
         draft.text = text
@@ -240,6 +242,7 @@ class Answerer:
             answerable=not refused and (mode == "llm" or verdict.answerable),
             mode=mode,
             fallback_reason=draft.fallback_reason or error,
+            fallback_code=draft.fallback_code,
             confidence=round(verdict.confidence, 4),
             reason=verdict.reason if refused else "",
             citations=[_citation(n, passages[n - 1]) for n in cited],
@@ -274,6 +277,7 @@ class _Draft:
     text: str = ""
     given: int | None = None  # passages numbered in the LLM prompt
     fallback_reason: str | None = None
+    fallback_code: str | None = None
 
 
 def _citation(n: int, passage: Passage) -> Citation:

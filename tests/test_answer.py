@@ -243,12 +243,12 @@ def _too_slow(fake: FakeLLM) -> dict[str, Any]:
 
 @pytest.mark.parametrize("streaming", [False, True], ids=["complete", "stream"])
 @pytest.mark.parametrize(
-    ("failure", "cause"),
+    ("failure", "cause", "code"),
     [
-        (_http_500, "HTTP 500"),
-        (_not_json, "OpenAI chat-completions API"),
-        (_no_choices, "OpenAI chat-completions API"),
-        (_too_slow, r"did not answer within 0\.5 s"),
+        (_http_500, "HTTP 500", "http_error"),
+        (_not_json, "OpenAI chat-completions API", "malformed"),
+        (_no_choices, "OpenAI chat-completions API", "malformed"),
+        (_too_slow, r"did not answer within 0\.5 s", "timeout"),
     ],
     ids=["http-500", "not-json", "no-choices", "timeout"],
 )
@@ -257,6 +257,7 @@ def test_llm_failure_falls_back_to_an_extractive_answer(
     fake_llm: FakeLLM,
     failure: Callable[[FakeLLM], dict[str, Any]],
     cause: str,
+    code: str,
     streaming: bool,
 ) -> None:
     answerer = make_answerer(**failure(fake_llm))
@@ -268,6 +269,7 @@ def test_llm_failure_falls_back_to_an_extractive_answer(
     assert len(fake_llm.chat_requests) == 1
     assert answer.mode == "extractive"
     assert answer.fallback_reason is not None and re.search(cause, answer.fallback_reason)
+    assert answer.fallback_code == code
     assert answer.answer.startswith(HEADER["zh"])
     assert FIGURE in answer.answer
     assert answer.citations and answer.answerable
