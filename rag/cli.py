@@ -271,16 +271,26 @@ def articles(
 def serve(
     ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Worker processes; each loads the models and the index itself.")
+    ] = 1,
 ) -> None:
-    """Serve the HTTP API."""
+    """Serve the HTTP API (OpenAI-compatible /v1, /api/ask, /api/search; docs at /docs)."""
     import uvicorn
 
     from rag.api import create_app
 
     settings = _settings(ctx)
     console.print(f"Serving index {settings.index_dir} on http://{host}:{port}/  (Ctrl-C stops)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        return
+    # Worker processes import the app themselves, so uvicorn needs its import path; each reads RAG_* settings
+    # from the environment, as this process did.
+    uvicorn.run(
+        "rag.api.app:app_from_environment", factory=True, workers=workers, host=host, port=port, log_level="info"
+    )
 
 
 def _print_answer(answer: Answer, show_passages: bool) -> None:

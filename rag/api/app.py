@@ -1,41 +1,79 @@
-"""App factory: loads the index once at start-up and maps our errors to JSON responses in one place."""
+"""App factory: loads the models and the index once at start-up, and maps our errors to JSON in one place.
+
+app = create_app(settings)                                   # tests, `rag serve`
+uvicorn rag.api.app:app_from_environment --factory           # RAG_* settings from the environment
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
+from pydantic.json_schema import models_json_schema
+from starlette.concurrency import run_in_threadpool
 
 from rag import __version__
-from rag.api import articles, health
+from rag.api import articles, ask, chat, health
+from rag.api.errors import documented, install_error_handlers
+from rag.api.limits import BodyLimit
+from rag.api.metrics import install_metrics
+from rag.api.schemas import AskDeltaEvent, AskErrorEvent, AskPassagesEvent, ChatCompletionChunk
+from rag.api.security import install_security
 from rag.api.state import AppState
-from rag.config import Settings
-from rag.errors import ArticleNotFoundError, IndexNotFoundError, RagError
+from rag.config import Settings, load_settings
+
+DESCRIPTION = """Cited, verified answers over news about Huzhou's development.
+
+`POST /v1/chat/completions` speaks OpenAI's API (point any OpenAI client at `/v1`); `POST /api/ask` and
+`GET /api/search` are the plain API. Errors are JSON: `{"error": {"code", "message", "param"}}`, in OpenAI's
+shape on `/v1`. 400: the body is not UTF-8 JSON; 413: the body is too large; 422: it does not validate or is over a
+limit; 503: no index yet (run `rag ingest`)."""
+
+# Event payloads that only the streams' OpenAPI content refers to: FastAPI does not list them by itself.
+_STREAM_MODELS = (AskPassagesEvent, AskDeltaEvent, AskErrorEvent, ChatCompletionChunk)
 
 
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state = AppState.load(settings)
+        state = await run_in_threadpool(AppState.load, settings)
         app.state.rag = state
         yield
         state.close()
 
-    app = FastAPI(title="Huzhou RAG", version=__version__, lifespan=lifespan)
+    app = FastAPI(
+        title="Huzhou RAG",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_kib * 1024)
+    install_security(app, settings)  # keys, rate limit, then CORS outermost: 401/413/429 carry CORS headers
+    install_metrics(app)  # outermost of all: counts what the others answer themselves
     app.include_router(health.router)
-    app.include_router(articles.router)
-
-    @app.exception_handler(RagError)
-    async def rag_error(_: Request, exc: RagError) -> JSONResponse:
-        status, code = _STATUS.get(type(exc), (400, "bad_request"))
-        return JSONResponse({"error": {"code": code, "message": str(exc)}}, status_code=status)
-
+    app.include_router(articles.router, responses=documented(404, 422, 503))
+    app.include_router(ask.router)
+    app.include_router(chat.router)
+    install_error_handlers(app, max_body_kib=settings.max_body_kib)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
 
-_STATUS: dict[type[RagError], tuple[int, str]] = {
-    ArticleNotFoundError: (404, "article_not_found"),
-    IndexNotFoundError: (503, "index_not_ready"),
-}
+def app_from_environment() -> FastAPI:
+    """The app with settings from RAG_* variables: the factory `rag serve --workers N` gives each worker."""
+    return create_app(load_settings())
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema is None:
+        schema = FastAPI.openapi(app)
+        _, extra = models_json_schema(
+            [(model, "serialization") for model in _STREAM_MODELS], ref_template="#/components/schemas/{model}"
+        )
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for name, definition in extra.get("$defs", {}).items():
+            components.setdefault(name, definition)
+        app.openapi_schema = schema
+    return app.openapi_schema

@@ -120,23 +120,36 @@ class MetricsMiddleware:
             await self.app(scope, receive, send)
             return
         method = scope["method"] if scope["method"] in _METHODS else "other"
-        route = self.route_template(scope)
+        matched_before = self.route_template(scope)
         status = 500  # what the client gets when the app raises before it responds
+        started = time.perf_counter()
+        counted = False
 
-        async def send_with_status(message: Message) -> None:
+        def count() -> None:
+            nonlocal counted
+            if counted:
+                return
+            counted = True
+            # The router records the route it chose in the scope; an included router (FastAPI's _IncludedRouter)
+            # cannot be matched from outside, so that record wins. Requests a middleware answered keep the guess.
+            route = getattr(scope.get("route"), "path", None) or matched_before
+            self.metrics.requests.labels(method, route, str(status)).inc()
+            self.metrics.latency.labels(method, route).observe(time.perf_counter() - started)
+
+        async def send_counting(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                count()  # before the last byte leaves: a client that reads /metrics next sees this request
             await send(message)
 
-        started = time.perf_counter()
         token = _current.set(self.metrics)
         try:
-            await self.app(scope, receive, send_with_status)
+            await self.app(scope, receive, send_counting)
         finally:
             _current.reset(token)
-            self.metrics.requests.labels(method, route, str(status)).inc()
-            self.metrics.latency.labels(method, route).observe(time.perf_counter() - started)
+            count()  # the app raised, or the client left mid-stream
 
     def route_template(self, scope: Scope) -> str:
         """The path template of the route the router will pick (`/api/articles/{article_id}`), as it would pick it.

@@ -1,42 +1,235 @@
-"""What the service loads once at start-up and shares between requests."""
+"""What the service loads once at start-up and shares between requests, and the index it swaps while it runs.
+
+The models (embedder, LLM client, reranker) load once. The index is a `Build`: one open IndexReader and the
+Answerer over it. `indexes/<name>` is a symlink that `rag ingest` swaps atomically to a new build folder, and then
+it deletes the old folder. Each request checks where the symlink points (one readlink, microseconds) and, when
+it points somewhere new, opens that build and makes it current. A request leases the build current when it
+starts and keeps it to its end, streams included, so it finishes on the index it began with; the old build is
+closed when its last lease is returned. Its deleted folder does not matter by then: SQLite reads through the
+file it has open (Linux keeps a deleted file's data while it is open) and the FAISS vectors are read into memory
+when a build is opened.
+
+Threads: requests run the blocking work (embedding, SQLite, FAISS, the LLM) in a thread pool. Python's sqlite3
+is built threadsafe (`sqlite3.threadsafety == 3`, serialized), so one read-only connection opened with
+check_same_thread=False serves every thread, SQLite taking turns inside; FAISS searches a CPU index from many
+threads at once; the openai client's HTTP pool is thread-safe. The embedder is not shared that way: each call
+already runs on every core (OpenMP), and two at once fight over them and run many times slower, so calls take
+turns behind a lock (`OneAtATime`).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 from fastapi import Depends, Request
 
+from rag.answer import Answerer
 from rag.config import Settings
-from rag.errors import IndexNotFoundError, RagError
-from rag.store import IndexReader
+from rag.embedding import Embedder, Kind, get_embedder
+from rag.errors import IndexError_, IndexNotFoundError, RagError
+from rag.generate.llm import LLMClient
+from rag.rerank import Reranker
+from rag.retrieval import reranker_for
+from rag.store import DB_NAME, IndexReader
+
+logger = logging.getLogger(__name__)
+RETRY_S = 1.0  # a build that failed to open is tried again after this long, not on every request
+
+
+@dataclass(eq=False)
+class Build:
+    """One index build, open, with the Answerer over it."""
+
+    path: Path  # the build folder the index symlink pointed at
+    index: IndexReader
+    answerer: Answerer
+    leases: int = 0
+    retired: bool = False  # a newer build is current: close this one when its last lease is returned
 
 
 @dataclass
+class _Failure:
+    path: Path
+    error: RagError
+    at: float = field(default_factory=time.monotonic)
+
+
 class AppState:
-    settings: Settings
-    index: IndexReader | None
-    not_ready_reason: str | None = None
+    """The models, loaded once, and the current build. Build it with `AppState.load(settings)`."""
+
+    def __init__(
+        self, settings: Settings, embedder: Embedder, llm: LLMClient | None, reranker: Reranker | None
+    ) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.llm = llm
+        self.reranker = reranker
+        self.started = int(time.time())
+        self._current: Build | None = None
+        self._failure: _Failure | None = None
+        self._lock = threading.Lock()  # guards _current and the builds' lease counts
+        self._opening = threading.Lock()  # one thread opens a new build; the others keep using the current one
 
     @classmethod
     def load(cls, settings: Settings) -> AppState:
+        """Load the models and open the index; without an index the service still starts (and says so)."""
+        embedder = OneAtATime(get_embedder(settings))
+        state = cls(settings, embedder, LLMClient.from_settings(settings), reranker_for(settings))
+        state.refresh()
+        return state
+
+    @property
+    def not_ready_reason(self) -> str | None:
+        return None if self._current is not None or self._failure is None else str(self._failure.error)
+
+    def refresh(self) -> None:
+        """Make the build the index symlink points at now the current one, if it is not already."""
+        target = Path(os.path.realpath(self.settings.index_dir))
+        current = self._current
+        if current is not None and current.path == target:
+            return
+        failure = self._failure
+        if failure is not None and failure.path == target and time.monotonic() - failure.at < RETRY_S:
+            return
+        # With a build open, nobody waits for the next one: whoever is not opening it keeps the current one.
+        if not self._opening.acquire(blocking=current is None):
+            return
         try:
-            return cls(settings, IndexReader(settings.index_dir))
-        except RagError as exc:  # start anyway: /readyz reports why, /healthz stays up
-            return cls(settings, None, str(exc))
+            if self._current is not None and self._current.path == target:
+                return
+            try:
+                build = self._open(target)
+            except (RagError, OSError, sqlite3.Error) as exc:  # keep serving the open build; /readyz says why not
+                error = exc if isinstance(exc, RagError) else IndexError_(f"could not open {target}: {exc}")
+                self._failure = _Failure(target, error)
+                if current is not None:
+                    logger.warning("still serving %s: the new build does not open: %s", current.path.name, error)
+                return
+            self._failure = None
+            logger.info("serving index build %s", target.name)
+            with self._lock:
+                old, self._current = self._current, build
+                if old is not None:
+                    old.retired = True
+                close_old = old is not None and old.leases == 0
+            if close_old:
+                assert old is not None
+                old.index.close()
+        finally:
+            self._opening.release()
+
+    def acquire(self) -> Build:
+        """Lease the current build (after `refresh`); give it back with `release`. 503 when there is none."""
+        self.refresh()
+        with self._lock:
+            build = self._current
+            if build is not None:
+                build.leases += 1
+                return build
+        failure = self._failure
+        if failure is None or isinstance(failure.error, IndexNotFoundError):
+            raise IndexNotFoundError(self.settings.index_dir)
+        raise IndexError_(str(failure.error))
+
+    def release(self, build: Build) -> None:
+        with self._lock:
+            build.leases -= 1
+            close = build.retired and build.leases == 0
+        if close:
+            build.index.close()
 
     def close(self) -> None:
-        if self.index is not None:
-            self.index.close()
+        with self._lock:
+            build, self._current = self._current, None
+        if build is not None:
+            build.index.close()
+        if self.llm is not None:
+            self.llm.close()
+
+    def _open(self, path: Path) -> Build:
+        if not (path / DB_NAME).exists():
+            raise IndexNotFoundError(self.settings.index_dir)
+        index = IndexReader(path)
+        try:
+            index.check_embedder(self.embedder.model_id, self.embedder.dim)
+            _ = index.vectors  # into memory now: `rag ingest` deletes this folder once a newer build is in place
+            answerer = Answerer(self.settings, index, self.embedder, self.llm, self.reranker)
+        except BaseException:
+            index.close()
+            raise
+        return Build(path, index, answerer)
+
+
+class OneAtATime(Embedder):
+    """An embedder whose calls take turns: each already uses every core."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.model_id = inner.model_id
+        self.dim = inner.dim
+        self.batch_size = inner.batch_size
+        self._lock = threading.Lock()
+
+    def embed_batch(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
+        with self._lock:
+            return self.inner.embed_batch(texts, kind)
+
+
+@dataclass(frozen=True)
+class RequestState:
+    """The service as one request sees it: the build it leased, if any, stays open until the request ends."""
+
+    app: AppState
+    build: Build | None
+    problem: IndexError_ | None = None  # why there is no build
+
+    @property
+    def settings(self) -> Settings:
+        return self.app.settings
+
+    @property
+    def index(self) -> IndexReader | None:
+        return self.build.index if self.build is not None else None
+
+    @property
+    def not_ready_reason(self) -> str | None:
+        return str(self.problem) if self.problem is not None else None
+
+    def require_build(self) -> Build:
+        if self.build is None:
+            raise self.problem or IndexNotFoundError(self.settings.index_dir)
+        return self.build
 
     def require_index(self) -> IndexReader:
-        if self.index is None:
-            raise IndexNotFoundError(self.settings.index_dir)
-        return self.index
+        return self.require_build().index
+
+    def require_answerer(self) -> Answerer:
+        return self.require_build().answerer
 
 
-def _state(request: Request) -> AppState:
-    return request.app.state.rag
+def _request_state(request: Request) -> Iterator[RequestState]:
+    # A sync dependency runs in the thread pool, so opening a new build never blocks the event loop. Its exit runs
+    # after the response is sent, streamed ones included (FastAPI's "request" scope): that is when the lease ends.
+    state: AppState = request.app.state.rag
+    try:
+        build = state.acquire()
+    except IndexError_ as exc:
+        yield RequestState(state, None, exc)
+        return
+    try:
+        yield RequestState(state, build)
+    finally:
+        if build is not None:
+            state.release(build)
 
 
-State = Annotated[AppState, Depends(_state)]
+State = Annotated[RequestState, Depends(_request_state, scope="request")]

@@ -1,0 +1,51 @@
+"""`rag serve --workers N`: uvicorn worker processes, each building the app from the environment."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx2
+
+START_TIMEOUT_S = 90
+
+
+def test_serve_with_workers_starts_each_from_the_environment(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "RAG_INDEX_ROOT": str(tmp_path / "indexes"), "OMP_NUM_THREADS": "1"}
+    command = [str(Path(sys.executable).with_name("rag")), "serve", "--port", str(port), "--workers", "2"]
+    log = tmp_path / "serve.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        ready = _wait_for(f"http://127.0.0.1:{port}/readyz", process)
+        assert ready.status_code == 503, "no index yet"
+        assert "rag ingest" in ready.json()["reason"]
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while log.read_text().count("Application startup complete") < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+
+    output_text = log.read_text()
+    assert output_text.count("Started server process") == 2, output_text
+    assert output_text.count("Application startup complete") == 2, output_text
+
+
+def _wait_for(url: str, process: subprocess.Popen[bytes]) -> httpx2.Response:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "rag serve exited"
+        try:
+            return httpx2.get(url, timeout=5)
+        except httpx2.TransportError:
+            time.sleep(0.1)
+    raise AssertionError(f"rag serve did not answer {url} within {START_TIMEOUT_S} s")
