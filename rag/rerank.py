@@ -12,26 +12,19 @@ from __future__ import annotations
 import functools
 import math
 
+from rag.embedding.sbert_backend import load_offline
 from rag.errors import ConfigError
 from rag.models import Passage
 
 
 class Reranker:
     def __init__(self, model: str) -> None:
-        try:
-            from sentence_transformers import CrossEncoder
-        except ImportError as exc:  # pragma: no cover - it is a dependency; this guards broken installs
-            raise ConfigError("reranking needs `pip install sentence-transformers`") from exc
-        from transformers.utils import logging as transformers_logging
-
-        transformers_logging.disable_progress_bar()
-        try:
-            self._model = CrossEncoder(model, device="cpu", local_files_only=True)
-        except (OSError, ValueError) as exc:
-            raise ConfigError(
-                f"reranker model {model!r} is not on this machine ({exc.__class__.__name__}); "
-                "set RAG_RERANK_MODEL to a local CrossEncoder directory, or unset it to skip reranking"
-            ) from exc
+        self._model = load_offline(
+            "CrossEncoder",
+            model,
+            "RAG_RERANK_MODEL",
+            "a local CrossEncoder directory, or unset it to skip reranking",
+        )
         if self._model.num_labels != 1:
             raise ConfigError(
                 f"{model!r} is a classifier with {self._model.num_labels} labels, not a reranker (one relevance "

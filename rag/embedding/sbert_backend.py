@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -28,22 +29,27 @@ def prefixes_for(model: str) -> dict[Kind, str]:
     return {"query": "", "passage": ""}
 
 
+def load_offline(kind: str, model: str, setting: str, fix: str) -> Any:
+    """A sentence-transformers `SentenceTransformer` or `CrossEncoder` (`kind`) from disk only: nothing is
+    downloaded, and a model that is not here is a ConfigError naming `setting` and saying how to `fix` it."""
+    try:
+        import sentence_transformers
+    except ImportError as exc:  # pragma: no cover - it is a dependency; this guards broken installs
+        raise ConfigError(f"{setting} needs `pip install sentence-transformers`") from exc
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+    try:
+        return getattr(sentence_transformers, kind)(model, device="cpu", local_files_only=True)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"{kind} model {model!r} is not on this machine ({exc.__class__.__name__}); set {setting} to {fix}"
+        ) from exc
+
+
 class SentenceTransformerEmbedder(Embedder):
     def __init__(self, model: str, batch_size: int = 32) -> None:
-        try:
-            from sentence_transformers import SentenceTransformer
-        except ImportError as exc:  # pragma: no cover - it is a dependency; this guards broken installs
-            raise ConfigError("the sentence-transformers backend needs `pip install sentence-transformers`") from exc
-        from transformers.utils import logging as transformers_logging
-
-        transformers_logging.disable_progress_bar()
-        try:
-            self._model = SentenceTransformer(model, device="cpu", local_files_only=True)
-        except (OSError, ValueError) as exc:
-            raise ConfigError(
-                f"sentence-transformers model {model!r} is not on this machine ({exc.__class__.__name__}); "
-                "set RAG_EMBEDDING_MODEL to a local model directory"
-            ) from exc
+        self._model = load_offline("SentenceTransformer", model, "RAG_EMBEDDING_MODEL", "a local model directory")
         local = Path(model)
         self.model_id = f"sentence-transformers/{local.resolve() if local.exists() else model}"
         self.dim = int(self._model.get_embedding_dimension())
