@@ -15,6 +15,7 @@ question at all (rag.answerability).
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -68,6 +69,7 @@ FOCUS_BOOST = 3.0
 FOCUS_SPAN = 2  # content words on each side of the question word
 CONTEXT_CREDIT = 0.5  # a word found only in a neighbouring sentence or the title
 PARTIAL_CREDIT = 0.5  # per share of a word's character pairs found
+LAYOUT_CACHE_SIZE = 8192  # chunks whose sentence layout is kept; a few MB for a corpus of ten thousand chunks
 
 
 @dataclass(frozen=True)
@@ -117,33 +119,54 @@ def rank_sentences(question: Question, passages: Sequence[Passage]) -> list[Sent
 
 def coverage(question: Question, text: str, context: str = "") -> float:
     """Weighted share of the question's words in `text`; words only in `context` count at half weight."""
+    return _normalised_coverage(question, normalise(text), normalise(context))
+
+
+def _normalised_coverage(question: Question, own: str, around: str) -> float:
     total = sum(question.weights.values())
     if not total:
         return 0.0
-    own, around = normalise(text), normalise(context)
     credit = sum(weight * _credit(word, own, around) for word, weight in question.weights.items())
     return credit / total
 
 
 def _sentences(question: Question, index: int, passage: Passage) -> list[Sentence]:
-    spans = split_sentences(passage.text)
-    found = []
-    for i, (start, end) in enumerate(spans):
-        text = passage.text[start:end]
-        before = passage.text[spans[i - 1][0] : spans[i - 1][1]] if i else ""
-        after = passage.text[spans[i + 1][0] : spans[i + 1][1]] if i + 1 < len(spans) else ""
-        context = f"{passage.title}\n{before}\n{after}"
-        found.append(
-            Sentence(
-                passage=index,
-                start=start,
-                end=end,
-                text=text,
-                coverage=coverage(question, text, context),
-                has_figure=bool(extract_figures(text)),
-            )
+    return [
+        Sentence(
+            passage=index,
+            start=part.start,
+            end=part.end,
+            text=passage.text[part.start : part.end],
+            coverage=_normalised_coverage(question, part.own, part.around),
+            has_figure=part.has_figure,
         )
-    return found
+        for part in _layout(passage.text, passage.title)
+    ]
+
+
+@dataclass(frozen=True)
+class _SentenceLayout:
+    """What scoring needs of one sentence that does not depend on the question."""
+
+    start: int
+    end: int
+    own: str  # normalised sentence
+    around: str  # normalised title and neighbouring sentences
+    has_figure: bool
+
+
+@functools.lru_cache(maxsize=LAYOUT_CACHE_SIZE)
+def _layout(text: str, title: str) -> tuple[_SentenceLayout, ...]:
+    # Splitting and figure-finding cost more than scoring itself, and the same chunks come back query after query.
+    spans = split_sentences(text)
+    layouts = []
+    for i, (start, end) in enumerate(spans):
+        before = text[spans[i - 1][0] : spans[i - 1][1]] if i else ""
+        after = text[spans[i + 1][0] : spans[i + 1][1]] if i + 1 < len(spans) else ""
+        sentence = text[start:end]
+        around = normalise(f"{title}\n{before}\n{after}")
+        layouts.append(_SentenceLayout(start, end, normalise(sentence), around, bool(extract_figures(sentence))))
+    return tuple(layouts)
 
 
 def _credit(word: str, text: str, context: str) -> float:
