@@ -12,9 +12,10 @@ when a build is opened.
 Threads: requests run the blocking work (embedding, SQLite, FAISS, the LLM) in a thread pool. Python's sqlite3
 is built threadsafe (`sqlite3.threadsafety == 3`, serialized), so one read-only connection opened with
 check_same_thread=False serves every thread, SQLite taking turns inside; FAISS searches a CPU index from many
-threads at once; the openai client's HTTP pool is thread-safe. The embedder is not shared that way: each call
-already runs on every core (OpenMP), and two at once fight over them and run many times slower, so calls take
-turns behind a lock (`OneAtATime`).
+threads at once; the openai client's HTTP pool is thread-safe. The embedder is shared with care: each call runs
+on OMP_NUM_THREADS threads (OpenMP), and calls whose threads together outnumber the cores fight over them and run
+many times slower (OpenMP threads wait for each other by spinning). So at most cores / OMP_NUM_THREADS calls run
+at once (`CoreShare`): one at a time when each call uses every core, one per core when each uses one.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ class AppState:
     @classmethod
     def load(cls, settings: Settings) -> AppState:
         """Load the models and open the index; without an index the service still starts (and says so)."""
-        embedder = OneAtATime(get_embedder(settings))
+        embedder = CoreShare(get_embedder(settings), embedding_slots())
         state = cls(settings, embedder, LLMClient.from_settings(settings), reranker_for(settings))
         state.refresh()
         return state
@@ -169,19 +170,30 @@ class AppState:
         return Build(path, index, answerer)
 
 
-class OneAtATime(Embedder):
-    """An embedder whose calls take turns: each already uses every core."""
+class CoreShare(Embedder):
+    """An embedder that runs at most `slots` calls at once (see the module's docstring)."""
 
-    def __init__(self, inner: Embedder) -> None:
+    def __init__(self, inner: Embedder, slots: int) -> None:
         self.inner = inner
         self.model_id = inner.model_id
         self.dim = inner.dim
         self.batch_size = inner.batch_size
-        self._lock = threading.Lock()
+        self.slots = slots
+        self._turns = threading.BoundedSemaphore(slots)
 
     def embed_batch(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
-        with self._lock:
+        with self._turns:
             return self.inner.embed_batch(texts, kind)
+
+
+def embedding_slots(cores: int | None = None, openmp_threads: str | None = None) -> int:
+    """How many embedding calls may run at once: the cores over the threads each call takes (OMP_NUM_THREADS;
+    OpenMP's default is one per core)."""
+    cores = cores or os.cpu_count() or 1
+    value = os.environ.get("OMP_NUM_THREADS", "") if openmp_threads is None else openmp_threads
+    first = value.split(",")[0].strip()  # "4,2" sets nested levels; the outer one is what a call takes
+    per_call = int(first) if first.isdigit() and int(first) > 0 else cores
+    return max(1, cores // per_call)
 
 
 @dataclass(frozen=True)

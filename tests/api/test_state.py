@@ -7,15 +7,17 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import httpx2
+import numpy as np
 import pytest
 
 from rag.api import create_app
-from rag.api.state import AppState
+from rag.api.state import AppState, CoreShare, embedding_slots
 from rag.config import Settings
+from rag.embedding import Embedder, Kind
 from rag.errors import IndexNotFoundError
 from rag.pipeline import ingest
 from tests.api.conftest import parse_sse, running, with_llm
@@ -212,3 +214,44 @@ def test_service_without_an_index_answers_503_and_starts_serving_when_one_appear
     assert models.status_code == 200
     assert ready_later.status_code == 200
     assert search_later.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("cores", "openmp_threads", "slots"),
+    [(2, "", 1), (2, "2", 1), (2, "1", 2), (16, "4", 4), (8, "4,2", 2), (4, "many", 1), (1, "8", 1)],
+)
+def test_embedding_calls_at_once_are_the_cores_over_each_calls_threads(
+    cores: int, openmp_threads: str, slots: int
+) -> None:
+    assert embedding_slots(cores, openmp_threads) == slots
+
+
+class _Overlap(Embedder):
+    """Counts how many of its calls overlap; each call holds its turn for a moment."""
+
+    model_id, dim = "overlap", 2
+
+    def __init__(self) -> None:
+        self.running = self.most = 0
+        self._count = threading.Lock()
+
+    def embed_batch(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
+        with self._count:
+            self.running += 1
+            self.most = max(self.most, self.running)
+        time.sleep(0.05)
+        with self._count:
+            self.running -= 1
+        return np.ones((len(texts), self.dim), dtype=np.float32)
+
+
+@pytest.mark.parametrize("slots", [1, 2])
+def test_core_share_runs_no_more_calls_at_once_than_its_slots(slots: int) -> None:
+    inner = _Overlap()
+    shared = CoreShare(inner, slots)
+    threads = [threading.Thread(target=shared.embed_query, args=("5G基站",)) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert inner.most == slots
