@@ -28,6 +28,14 @@ def _not_blank(value: object) -> object:
 Question = Annotated[str, BeforeValidator(_not_blank), Field(min_length=1)]
 
 
+def _whole_number(value: object) -> object:
+    """JSON Schema's integers include 3.0 (and Python's json writes a float as 3.0): take it as the int it is.
+    3.5, "3" and true stay refused."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 class _Request(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore")
 
@@ -75,7 +83,9 @@ class AskRequest(_Request):
         description="Earlier turns, oldest first (RAG_MAX_HISTORY_MESSAGES at most); a follow-up question is "
         "rewritten into a standalone one with them.",
     )
-    k: int | None = Field(None, ge=1, le=MAX_K, description="Passages to answer from [default: RAG_ANSWER_PASSAGES].")
+    k: Annotated[int, Field(ge=1, le=MAX_K), BeforeValidator(_whole_number)] | None = Field(
+        None, description="Passages to answer from [default: RAG_ANSWER_PASSAGES]."
+    )
     mode: RequestedMode = Field(
         "auto", description="auto: the LLM when one is configured, else extractive; llm: the LLM or a 422."
     )
