@@ -15,7 +15,7 @@ from pydantic.json_schema import models_json_schema
 from starlette.concurrency import run_in_threadpool
 
 from rag import __version__
-from rag.api import articles, ask, chat, health
+from rag.api import articles, ask, chat, health, widget
 from rag.api.errors import documented, install_error_handlers
 from rag.api.limits import BodyLimit
 from rag.api.metrics import install_metrics
@@ -56,6 +56,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(articles.router, responses=documented(404, 422, 503))
     app.include_router(ask.router)
     app.include_router(chat.router)
+    app.include_router(widget.router)
     install_error_handlers(app, max_body_kib=settings.max_body_kib)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
