@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 from enum import StrEnum
@@ -278,35 +277,17 @@ def serve(
     ] = 1,
 ) -> None:
     """Serve the HTTP API (OpenAI-compatible /v1, /api/ask, /api/search; docs at /docs)."""
-    import uvicorn
-
-    from rag.api import create_app
+    from rag.api.server import serve as run_server
+    from rag.api.server import share_cores
 
     settings = _settings(ctx)
-    threads = _share_cores(settings, workers)
+    threads = share_cores(settings, workers)
     console.print(
         f"Serving index {settings.index_dir} on http://{host}:{port}/  "
-        f"({workers} worker{'s' * (workers > 1)} × {threads} compute threads; Ctrl-C stops)"
+        f"({workers} worker{'s' * (workers > 1)} × {threads} compute threads; Ctrl-C stops)",
+        soft_wrap=True,
     )
-    if workers == 1:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
-        return
-    # Worker processes import the app themselves, so uvicorn needs its import path; each reads RAG_* settings
-    # from the environment, as this process did.
-    uvicorn.run(
-        "rag.api.app:app_from_environment", factory=True, workers=workers, host=host, port=port, log_level="info"
-    )
-
-
-def _share_cores(settings: Settings, workers: int) -> str:
-    """Give the embedder's and FAISS's OpenMP pools their share of the cores, before either library loads (OpenMP
-    reads OMP_NUM_THREADS once, at load; worker processes inherit it). Without it every worker starts a thread per
-    core, and the busy-waiting threads of one worker's query steal the cores the others' queries need."""
-    if settings.compute_threads:
-        os.environ["OMP_NUM_THREADS"] = str(settings.compute_threads)
-    elif "OMP_NUM_THREADS" not in os.environ:
-        os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
-    return os.environ["OMP_NUM_THREADS"]
+    run_server(settings, host, port, workers)
 
 
 def _print_answer(answer: Answer, show_passages: bool) -> None:

@@ -33,7 +33,7 @@ class Settings(BaseSettings):
         0,
         ge=0,
         le=1024,
-        description="`rag serve`: OpenMP threads per embedding and FAISS search (0: the cores divided among workers).",
+        description="`rag serve`: OpenMP threads per embedding and FAISS search (0: one, and one call per core).",
     )
 
     chunk_tokens: int = Field(120, ge=32, le=2048, description="Chunk budget in tiktoken tokens.")

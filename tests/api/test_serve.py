@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx2
 
+from rag.api.server import APP_FACTORY, _NoDelayConfig
+
 START_TIMEOUT_S = 90
 
 
@@ -21,7 +23,6 @@ def test_serve_with_workers_starts_each_from_the_environment(tmp_path: Path) -> 
         port = probe.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
     env["RAG_INDEX_ROOT"] = str(tmp_path / "indexes")
-    shared_cores = str(max(1, (os.cpu_count() or 1) // 2))
     command = [str(Path(sys.executable).with_name("rag")), "serve", "--port", str(port), "--workers", "2"]
     log = tmp_path / "serve.log"
     with log.open("w") as output:
@@ -41,9 +42,9 @@ def test_serve_with_workers_starts_each_from_the_environment(tmp_path: Path) -> 
     output_text = log.read_text()
     assert output_text.count("Started server process") == 2, output_text
     assert output_text.count("Application startup complete") == 2, output_text
-    # Each worker's OpenMP pools get their share of the cores, not one thread per core each.
-    assert f"2 workers × {shared_cores} compute threads" in output_text
-    assert workers_threads == {shared_cores}
+    # One OpenMP thread per embedding call, not one per core: the requests run in parallel instead.
+    assert "2 workers × 1 compute threads" in output_text
+    assert workers_threads == {"1"}
 
 
 def _children(pid: int) -> list[int]:
@@ -64,3 +65,13 @@ def _wait_for(url: str, process: subprocess.Popen[bytes]) -> httpx2.Response:
         except httpx2.TransportError:
             time.sleep(0.1)
     raise AssertionError(f"rag serve did not answer {url} within {START_TIMEOUT_S} s")
+
+
+def test_the_workers_listening_socket_is_tcp_so_accepted_connections_get_nodelay() -> None:
+    # asyncio sets TCP_NODELAY on an accepted connection only when it reports IPPROTO_TCP (uvicorn issue #3149).
+    config = _NoDelayConfig(APP_FACTORY, factory=True, workers=2, host="127.0.0.1", port=0)
+    with config.bind_socket() as listener:
+        assert listener.proto == socket.IPPROTO_TCP
+        listener.listen()
+        with socket.create_connection(listener.getsockname()), listener.accept()[0] as accepted:
+            assert accepted.proto == socket.IPPROTO_TCP
