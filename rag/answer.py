@@ -21,7 +21,15 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from rag.answerability import Answerability, is_foreign, judge, publication_place, question_places
+from rag.answerability import (
+    Answerability,
+    is_foreign,
+    judge,
+    mentions,
+    other_places,
+    publication_place,
+    question_places,
+)
 from rag.config import Settings
 from rag.embedding import Embedder
 from rag.errors import ConfigError
@@ -193,6 +201,7 @@ class Answerer:
             sentences,
             passages,
             foreign,
+            unnamed_places=self._unnamed_places(question, passages),
             min_coverage=self.settings.answerable_min_coverage,
             min_similarity=self.settings.answerable_min_similarity,
             best_similarity=best_similarity,
@@ -250,6 +259,14 @@ class Answerer:
             verification=verify_answer(text, [p.text for p in passages]),
             took_ms=round((time.perf_counter() - draft.started) * 1000, 1),
         )
+
+    def _unnamed_places(self, question: str, passages: list[Passage]) -> dict[int, list[str]]:
+        """For each passage, the places the question names beyond the known ones that its article does not."""
+        places = other_places(question, self._places, self.settings.home_place)
+        if not places:
+            return {}
+        texts = {p.article_id: f"{p.title}{self.index.article(p.article_id).text}" for p in passages}
+        return {i: [x for x in places if not mentions(texts[p.article_id], x)] for i, p in enumerate(passages)}
 
     def _sentences_by_similarity(
         self, question: str, passages: list[Passage], foreign: set[int]

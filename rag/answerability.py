@@ -1,6 +1,6 @@
 """Do the retrieved passages answer the question? Decided before any answer is written.
 
-Three checks, in order:
+Four checks, in order:
 
 1. Place. A passage from another city's paper ("摘自《金华日报》") or from national news (新华社) cannot
    answer a question about Huzhou unless it names the place asked about. The places come from the
@@ -8,6 +8,8 @@ Three checks, in order:
    names none. And when such a passage matches the question far better than any local one ("湖州已有多少个
    海外仓？" against "杭州已有283个海外仓"), the question is about that other place's figure: a weaker local
    sentence is not passed off as the answer.
+   A place the question names that is neither home nor any publication's ("上海迪士尼乐园…", found by
+   jieba's place tag) must be named in the passage of the best sentence: the answer is about that place.
 2. Coverage (Chinese questions). The best sentence must hold enough of the question's words, weighted by
    rarity, with the words next to the question word ("用户数" in "5G用户数达到多少") counting three times
    (rag.evidence). A question that asks for a number needs a sentence with a figure.
@@ -20,7 +22,7 @@ The thresholds are settings, calibrated on the development questions (`rag eval`
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from rag.evidence import Question, Sentence, normalise
@@ -31,6 +33,8 @@ _NATIONAL_WORDS = ("全国", "我国", "中国", "china", "national")
 _NEWS_AGENCIES = ("新华社", "人民日报", "中新社", "央视")
 # Another place's sentence matching this much better than any local one means the question is about its figure.
 FOREIGN_MARGIN = 0.3
+MIN_PLACE_CHARS = 2
+_PLACE_SUFFIXES = ("省", "市", "县", "区", "镇", "乡", "村")
 _CITY_PAPER = re.compile(r"^《?(?P<place>[\u3400-\u9fff]{2,4}?)(?:市)?(?:日报|晚报|都市报|商报|新闻|电视台)")
 
 
@@ -65,6 +69,26 @@ def question_places(question: str, known_places: Sequence[str], home_place: str)
     return named or {home_place}
 
 
+def other_places(question: str, known_places: Sequence[str], home_place: str) -> list[str]:
+    """The places the question names (jieba's place tag) beyond home and the publications' places."""
+    skip = {*known_places, home_place}
+    return [place for place in named_places(question) if not any(place in known or known in place for known in skip)]
+
+
+def mentions(text: str, place: str) -> bool:
+    """Whether the text names the place, with or without its 省/市/县/区/镇 ("德清县" in "德清")."""
+    text = normalise(text)
+    return place in text or (len(place) > 2 and place.endswith(_PLACE_SUFFIXES) and place[:-1] in text)
+
+
+def named_places(question: str) -> list[str]:
+    """Place names in the question, by jieba's part-of-speech tag (ns), normalised."""
+    import jieba.posseg
+
+    words = (normalise(pair.word) for pair in jieba.posseg.cut(question) if pair.flag == "ns")
+    return list(dict.fromkeys(word for word in words if len(word) >= MIN_PLACE_CHARS))
+
+
 def is_foreign(passage: Passage, places: set[str]) -> bool:
     """Whether the passage reports on somewhere else than the question asks about."""
     place = passage_place(passage)
@@ -80,12 +104,14 @@ def judge(
     passages: Sequence[Passage],
     foreign: set[int],
     *,
+    unnamed_places: Mapping[int, Sequence[str]] | None = None,
     min_coverage: float,
     min_similarity: float,
     best_similarity: float,
 ) -> Answerability:
     """Decide from the ranked sentences (rag.evidence) of `passages`, `foreign` holding the indexes of
-    passages about another place."""
+    passages about another place and `unnamed_places` the places the question names (`other_places`) that each
+    passage's article does not."""
     if not passages:
         return Answerability(False, 0.0, "no passage matched the question")
     usable = [s for s in sentences if s.passage not in foreign and (s.has_figure or not question.wants_figure)]
@@ -101,6 +127,9 @@ def judge(
             return Answerability(False, 0.0, f"the matching passages are about {', '.join(places)}")
         return Answerability(False, 0.0, "no passage states a figure for this question")
     best = usable[0]
+    unnamed = (unnamed_places or {}).get(best.passage)
+    if unnamed:
+        return Answerability(False, best.coverage, f"the best passage's article does not mention {'、'.join(unnamed)}")
     elsewhere = [s for s in sentences if s.passage in foreign and (s.has_figure or not question.wants_figure)]
     if elsewhere and elsewhere[0].coverage - best.coverage >= FOREIGN_MARGIN:
         place = passage_place(passages[elsewhere[0].passage])

@@ -9,7 +9,15 @@ from typing import Any
 import pytest
 
 from rag.answer import Answer, Answerer
-from rag.answerability import NATIONAL, is_foreign, judge, publication_place, question_places
+from rag.answerability import (
+    NATIONAL,
+    is_foreign,
+    judge,
+    mentions,
+    other_places,
+    publication_place,
+    question_places,
+)
 from rag.config import Settings
 from rag.embedding import get_embedder
 from rag.evidence import FOCUS_BOOST, Question, Sentence, analyse_question
@@ -89,6 +97,47 @@ def test_another_citys_figure_is_not_given_as_huzhous(answerer: Answerer) -> Non
     assert all(c.publication != "杭州日报" for c in answer.citations)
     if not answer.answerable:
         assert answer.reason
+
+
+def test_a_question_about_a_place_no_article_found_names_is_refused(answerer: Answerer) -> None:
+    answer = answerer.ask("北京今年GDP是多少？")  # the corpus gives GDP figures, none for 北京
+
+    assert not answer.answerable
+    assert "北京" in answer.reason
+    assert answer.answer == NOT_IN_CORPUS["zh"]
+
+
+def test_a_place_within_home_that_the_article_names_is_answered(answerer: Answerer) -> None:
+    answer = answerer.ask("截至目前，莫干山高新区在建亿元以上产业项目有多少个？")  # the chunk itself says 高新区
+
+    assert answer.answerable, answer.reason
+
+
+@pytest.mark.parametrize(
+    ("question", "places"),
+    [
+        ("上海迪士尼乐园去年接待了多少游客？", ["上海"]),
+        ("北京今年GDP是多少？", ["北京"]),
+        ("湖州市区PM2.5年均浓度是多少？", []),  # home
+        ("杭州已有多少个海外仓？", []),  # a publication's place
+        ("去年规上工业增加值是多少？", []),
+    ],
+)
+def test_other_places_are_the_named_places_beyond_home_and_the_publications(question: str, places: list[str]) -> None:
+    assert other_places(question, PLACES, HOME) == places
+
+
+@pytest.mark.parametrize(
+    ("text", "place", "named"),
+    [
+        ("德清面向未来", "德清县", True),
+        ("德清县委", "德清县", True),
+        ("长兴县建设局", "上海", False),
+        ("湖", "湖州", False),
+    ],
+)
+def test_mentions_takes_a_place_with_or_without_its_suffix(text: str, place: str, named: bool) -> None:
+    assert mentions(text, place) is named
 
 
 def test_a_question_naming_the_other_city_is_answered_from_its_paper(answerer: Answerer) -> None:
