@@ -88,6 +88,10 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Bearer keys the API accepts (comma-separated or a JSON list); empty: no key needed.",
     )
+    widget_api_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Keys for the widget's data-api-key: accepted only by /api/ask and /api/articles/{id}.",
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Other origins whose pages may call the API (the widget's hosts)."
     )
@@ -96,7 +100,7 @@ class Settings(BaseSettings):
     max_history_messages: int = Field(20, ge=0, description="Most chat history messages accepted.")
     max_body_kib: int = Field(64, ge=1, description="Largest request body accepted, in KiB.")
 
-    @field_validator("api_keys", "cors_origins", mode="before")
+    @field_validator("api_keys", "widget_api_keys", "cors_origins", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):

@@ -55,6 +55,14 @@ def make_app(streams: Streams) -> FastAPI:
     def api_search(q: str = "") -> dict[str, object]:
         return {"query": q, "hits": []}
 
+    @app.post("/api/ask")
+    def api_ask() -> dict[str, str]:
+        return {"answer": "773"}
+
+    @app.get("/api/articles/{article_id}")
+    def api_article(article_id: str) -> dict[str, str]:
+        return {"id": article_id}
+
     @app.get("/v1/models")
     def models() -> dict[str, object]:
         return {"object": "list", "data": [{"id": "huzhou-rag", "object": "model"}]}
@@ -195,6 +203,45 @@ def test_api_key_needed_for_unknown_paths_and_metrics(keyed: httpx.Client) -> No
     assert keyed.get("/nowhere", headers=bearer(KEY)).status_code == 404
     assert keyed.get("/metrics").status_code == 401
     assert keyed.get("/metrics", headers=bearer(KEY)).status_code == 200
+
+
+WIDGET_KEY = "w-widget-key-in-page-source"
+
+
+@pytest.fixture
+def widget_keyed() -> Iterator[httpx.Client]:
+    settings = Settings(api_keys=[KEY], widget_api_keys=[WIDGET_KEY], rate_limit_per_minute=0)
+    with client_for(settings) as client:
+        yield client
+
+
+def test_widget_key_opens_asking_and_articles(widget_keyed: httpx.Client) -> None:
+    assert widget_keyed.post("/api/ask", headers=bearer(WIDGET_KEY)).json() == {"answer": "773"}
+    assert widget_keyed.get("/api/articles/a1", headers=bearer(WIDGET_KEY)).json() == {"id": "a1"}
+    assert widget_keyed.post("/api/ask").status_code == 401
+
+
+@pytest.mark.parametrize(("method", "path"), [("GET", "/api/search"), ("GET", "/metrics"), ("GET", "/api/askx")])
+def test_widget_key_is_403_elsewhere(widget_keyed: httpx.Client, method: str, path: str) -> None:
+    response = widget_keyed.request(method, path, headers=bearer(WIDGET_KEY))
+    assert response.status_code == 403
+    error = response.json()["error"]
+    assert error["code"] == "forbidden"
+    assert "/api/ask" in error["message"]
+    assert widget_keyed.request(method, path, headers=bearer(KEY)).status_code != 403  # the server key opens it
+
+
+def test_widget_key_403_in_openai_shape_under_v1(widget_keyed: httpx.Client) -> None:
+    response = widget_keyed.get("/v1/models", headers=bearer(WIDGET_KEY))
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "insufficient_permissions"
+
+
+def test_widget_keys_alone_still_close_the_api() -> None:
+    with client_for(Settings(widget_api_keys=[WIDGET_KEY], rate_limit_per_minute=0)) as client:
+        assert client.post("/api/ask").status_code == 401
+        assert client.post("/api/ask", headers=bearer(WIDGET_KEY)).status_code == 200
+        assert client.get("/healthz").status_code == 200
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/readyz"])

@@ -33,6 +33,7 @@ from rag.config import Settings
 from rag.errors import ConfigError
 
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/", "/widget.js"})  # no API key needed
+WIDGET_PATHS = ("/api/ask", "/api/articles/")  # all a widget key opens: asking, and a cited article
 UNLIMITED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})  # probes and scrapes are not rate limited
 OPENAI_PREFIX = "/v1"  # paths under it answer errors in OpenAI's shape, which OpenAI clients parse
 
@@ -44,12 +45,18 @@ def install_security(app: FastAPI, settings: Settings, *, rate_window_s: int = 6
     unless a test wants to see the limit lift without waiting one.
     """
     keys = APIKeys(settings.api_keys)
+    widget_keys = APIKeys(settings.widget_api_keys)
     origins = _checked_origins(settings.cors_origins)
     # add_middleware puts each middleware outside the ones before it: innermost first.
-    if keys:
-        app.add_middleware(APIKeyMiddleware, keys=keys)
+    if keys or widget_keys:
+        app.add_middleware(APIKeyMiddleware, keys=keys, widget_keys=widget_keys)
     if settings.rate_limit_per_minute > 0:
-        app.add_middleware(RateLimitMiddleware, keys=keys, limit=settings.rate_limit_per_minute, window_s=rate_window_s)
+        app.add_middleware(
+            RateLimitMiddleware,
+            keys=APIKeys([*settings.api_keys, *settings.widget_api_keys]),
+            limit=settings.rate_limit_per_minute,
+            window_s=rate_window_s,
+        )
     app.add_middleware(
         CORSMiddleware,
         allow_origins=origins,
@@ -87,18 +94,31 @@ class APIKeys:
 
 
 class APIKeyMiddleware:
-    """401 for a request without `Authorization: Bearer <one of the keys>`, except on PUBLIC_PATHS and preflights."""
+    """401 for a request without `Authorization: Bearer <one of the keys>`, except on PUBLIC_PATHS and preflights;
+    403 for a widget key (RAG_WIDGET_API_KEYS) anywhere but WIDGET_PATHS. A widget key sits in web pages' source
+    for anyone to read: it may ask questions, not list models, search in bulk or read the metrics."""
 
-    def __init__(self, app: ASGIApp, keys: APIKeys) -> None:
+    def __init__(self, app: ASGIApp, keys: APIKeys, widget_keys: APIKeys) -> None:
         self.app = app
         self.keys = keys
+        self.widget_keys = widget_keys
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or route_path(scope) in PUBLIC_PATHS or _is_preflight(scope):
+        path = route_path(scope)
+        if scope["type"] != "http" or path in PUBLIC_PATHS or _is_preflight(scope):
             await self.app(scope, receive, send)
             return
-        if self.keys.match(bearer_token(scope)) is not None:
+        token = bearer_token(scope)
+        if self.keys.match(token) is not None:
             await self.app(scope, receive, send)
+            return
+        if self.widget_keys.match(token) is not None:
+            if path == WIDGET_PATHS[0] or path.startswith(WIDGET_PATHS[1]):
+                await self.app(scope, receive, send)
+                return
+            message = f"this is a widget key (RAG_WIDGET_API_KEYS): it opens only {' and '.join(WIDGET_PATHS)}"
+            response = error_response(scope, 403, "forbidden", message, openai_code="insufficient_permissions")
+            await response(scope, receive, send)
             return
         message = (
             "missing or invalid API key: send the header 'Authorization: Bearer <key>' with a key from RAG_API_KEYS"
