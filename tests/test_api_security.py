@@ -16,10 +16,11 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
 from prometheus_client.parser import text_string_to_metric_families
+from starlette.types import Message, Receive, Scope, Send
 
 from rag.answer import Answer
 from rag.api.metrics import install_metrics, record_answer
-from rag.api.security import APIKeys, install_security
+from rag.api.security import APIKeyMiddleware, APIKeys, RateLimitMiddleware, install_security
 from rag.config import Settings
 from rag.errors import ConfigError
 from rag.verify import verify_answer
@@ -441,3 +442,25 @@ def test_metrics_apps_count_apart() -> None:
 def test_record_answer_outside_a_request_says_how_to_call_it() -> None:
     with pytest.raises(RuntimeError, match="install_metrics"):
         record_answer(make_answer(fallback_code=None, verified=True))
+
+
+def test_key_and_rate_limit_middlewares_pass_the_lifespan_through() -> None:
+    """The app loads its index in the lifespan; a middleware that choked on a scope with no path would make
+    uvicorn skip the lifespan ("unsupported") and every request fail."""
+    seen: list[str] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append(scope["type"])
+
+    keys = APIKeys([KEY])
+    for middleware in (APIKeyMiddleware(app, keys, APIKeys([])), RateLimitMiddleware(app, keys, limit=1)):
+        asyncio.run(middleware({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, _no_receive, _no_send))
+    assert seen == ["lifespan", "lifespan"]
+
+
+async def _no_receive() -> Message:
+    raise AssertionError("not called")
+
+
+async def _no_send(message: Message) -> None:
+    raise AssertionError("not called")

@@ -104,10 +104,10 @@ class APIKeyMiddleware:
         self.widget_keys = widget_keys
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = route_path(scope)
-        if scope["type"] != "http" or path in PUBLIC_PATHS or _is_preflight(scope):
+        if scope["type"] != "http" or route_path(scope) in PUBLIC_PATHS or _is_preflight(scope):
             await self.app(scope, receive, send)
             return
+        path = route_path(scope)
         token = bearer_token(scope)
         if self.keys.match(token) is not None:
             await self.app(scope, receive, send)
