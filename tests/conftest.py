@@ -69,3 +69,21 @@ def fake_llm() -> Iterator[FakeLLM]:
     """A real OpenAI-compatible server on 127.0.0.1 for this test; script it through its attributes."""
     with FakeLLM() as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def module_fake_llm() -> Iterator[FakeLLM]:
+    with FakeLLM() as server:
+        yield server
+
+
+@pytest.fixture
+def fake(module_fake_llm: FakeLLM) -> Iterator[FakeLLM]:
+    """The module's fake LLM, its script back to the defaults after each test."""
+    defaults = {name: value for name, value in vars(module_fake_llm).items() if not name.startswith("_")}
+    defaults.pop("requests")
+    module_fake_llm.requests.clear()
+    yield module_fake_llm
+    for name, value in defaults.items():
+        setattr(module_fake_llm, name, value)
+    module_fake_llm.requests.clear()

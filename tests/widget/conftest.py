@@ -153,23 +153,6 @@ def sites(tmp_path_factory: pytest.TempPathFactory, widget_settings: Settings) -
 
 
 @pytest.fixture(scope="module")
-def module_fake_llm() -> Iterator[FakeLLM]:
-    with FakeLLM() as server:
-        yield server
-
-
-@pytest.fixture
-def fake(module_fake_llm: FakeLLM) -> Iterator[FakeLLM]:
-    """The module's fake LLM, its script back to the defaults after each test."""
-    defaults = {name: value for name, value in vars(module_fake_llm).items() if not name.startswith("_")}
-    defaults.pop("requests")
-    yield module_fake_llm
-    for name, value in defaults.items():
-        setattr(module_fake_llm, name, value)
-    module_fake_llm.requests.clear()
-
-
-@pytest.fixture(scope="module")
 def llm_api(widget_settings: Settings, module_fake_llm: FakeLLM) -> Iterator[str]:
     """The service answering with the fake LLM, so that answers stream as slowly as a test wants."""
     with running(create_app(with_llm(widget_settings, module_fake_llm))) as url:
