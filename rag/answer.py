@@ -32,6 +32,7 @@ from rag.answerability import (
 )
 from rag.config import Settings
 from rag.embedding import Embedder
+from rag.embedding.cache import PassageVectors
 from rag.errors import ConfigError
 from rag.evidence import Question, Sentence, analyse_question, rank_sentences
 from rag.generate import extractive
@@ -48,6 +49,7 @@ AnswerMode = Literal["llm", "extractive"]
 RequestedMode = Literal["auto", "llm", "extractive"]
 _CITATION = re.compile(r"\[(\d+)\]")
 CROSS_LINGUAL_PASSAGES = 3  # passages whose sentences are embedded to pick an answer to a cross-lingual question
+SENTENCE_VECTORS_KEPT = 8192  # sentences of the corpus whose vectors stay in memory: 1.5 KB each at 384-d
 
 
 class Citation(BaseModel):
@@ -133,6 +135,7 @@ class Answerer:
         self.embedder = embedder
         self.llm = llm
         self.reranker = reranker
+        self._sentence_vectors = PassageVectors(embedder, size=SENTENCE_VECTORS_KEPT)
         self.prompts = load_prompts(settings.prompts_dir)
         self._places = sorted({p for pub in index.publications() if (p := publication_place(pub))})
 
@@ -280,7 +283,7 @@ class Answerer:
         sentences = [s for s in rank_sentences(blank, passages) if s.passage in nearby]
         if not sentences:
             return [], 0.0
-        scores = self.embedder.embed_passages([s.text for s in sentences]) @ query
+        scores = self._sentence_vectors.embed([s.text for s in sentences]) @ query
         scored = [replace(s, coverage=float(score)) for s, score in zip(sentences, scores, strict=True)]
         return sorted(scored, key=lambda s: -s.coverage), float(np.max(scores))
 
