@@ -268,7 +268,8 @@ class Answerer:
         places = other_places(question, self._places, self.settings.home_place)
         if not places:
             return {}
-        texts = {p.article_id: f"{p.title}{self.index.article(p.article_id).text}" for p in passages}
+        articles = dict.fromkeys(p.article_id for p in passages)  # each article read once
+        texts = {a: f"{(article := self.index.article(a)).title}{article.text}" for a in articles}
         return {i: [x for x in places if not mentions(texts[p.article_id], x)] for i, p in enumerate(passages)}
 
     def _sentences_by_similarity(

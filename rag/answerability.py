@@ -9,7 +9,8 @@ Four checks, in order:
    海外仓？" against "杭州已有283个海外仓"), the question is about that other place's figure: a weaker local
    sentence is not passed off as the answer.
    A place the question names that is neither home nor any publication's ("上海迪士尼乐园…", found by
-   jieba's place tag) must be named in the passage of the best sentence: the answer is about that place.
+   jieba's place tag) must be named in the article of the best sentence: the answer is about that place.
+   The article, not the chunk: a chunk about "高新区" may belong to an article that says "莫干山高新区".
 2. Coverage (Chinese questions). The best sentence must hold enough of the question's words, weighted by
    rarity, with the words next to the question word ("用户数" in "5G用户数达到多少") counting three times
    (rag.evidence). A question that asks for a number needs a sentence with a figure.
