@@ -6,7 +6,8 @@ ENV PIP_NO_CACHE_DIR=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     RAG_CORPUS_DIR=/app/corpus \
-    RAG_INDEX_ROOT=/app/indexes
+    RAG_INDEX_ROOT=/app/indexes \
+    RAG_PROMPTS_DIR=/app/prompts
 
 RUN useradd --create-home --uid 10001 rag
 WORKDIR /app
