@@ -1,6 +1,6 @@
 """Do the retrieved passages answer the question? Decided before any answer is written.
 
-Four checks, in order:
+Three checks, in order:
 
 1. Place. A passage from another city's paper ("摘自《金华日报》") or from national news (新华社) cannot
    answer a question about Huzhou unless it names the place asked about. The places come from the
@@ -11,9 +11,12 @@ Four checks, in order:
    A place the question names that is neither home nor any publication's ("上海迪士尼乐园…", found by
    jieba's place tag) must be named in the article of the best sentence: the answer is about that place.
    The article, not the chunk: a chunk about "高新区" may belong to an article that says "莫干山高新区".
+   So must a year the question names ("2015年…"): the article states it, or is dated that year or the next
+   (a dated article's "去年").
 2. Coverage (Chinese questions). The best sentence must hold enough of the question's words, weighted by
    rarity, with the words next to the question word ("用户数" in "5G用户数达到多少") counting three times
-   (rag.evidence). A question that asks for a number needs a sentence with a figure.
+   (rag.evidence). A question that asks for a number needs a sentence with a figure of the thing it counts
+   ("建设5G基站773个" does not give 5G users), not the size of a set that thing is one of ("…35项技术之一").
 3. Similarity (questions in English or another Latin-script language, whose words cannot be matched in
    Chinese text). The best passage's dense similarity must reach a floor.
 
@@ -36,6 +39,7 @@ _NEWS_AGENCIES = ("新华社", "人民日报", "中新社", "央视")
 FOREIGN_MARGIN = 0.3
 MIN_PLACE_CHARS = 2
 _PLACE_SUFFIXES = ("省", "市", "县", "区", "镇", "乡", "村")
+_NAMED_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?=年)")
 _CITY_PAPER = re.compile(r"^《?(?P<place>[\u3400-\u9fff]{2,4}?)(?:市)?(?:日报|晚报|都市报|商报|新闻|电视台)")
 
 
@@ -76,6 +80,16 @@ def other_places(question: str, known_places: Sequence[str], home_place: str) ->
     return [place for place in named_places(question) if not any(place in known or known in place for known in skip)]
 
 
+def named_years(question: str) -> list[str]:
+    """The years a question names: "2013年末湖州…" -> ["2013"]."""
+    return list(dict.fromkeys(_NAMED_YEAR.findall(normalise(question))))
+
+
+def covers_year(text: str, date: str | None, year: str) -> bool:
+    """Whether an article (its text and date) can speak of the year: it names it, or is dated it or the year after."""
+    return year in text or (date is not None and date[:4] in (year, str(int(year) + 1)))
+
+
 def mentions(text: str, place: str) -> bool:
     """Whether the text names the place, with or without its 省/市/县/区/镇 ("德清县" in "德清")."""
     text = normalise(text)
@@ -105,17 +119,17 @@ def judge(
     passages: Sequence[Passage],
     foreign: set[int],
     *,
-    unnamed_places: Mapping[int, Sequence[str]] | None = None,
+    unnamed: Mapping[int, Sequence[str]] | None = None,
     min_coverage: float,
     min_similarity: float,
     best_similarity: float,
 ) -> Answerability:
     """Decide from the ranked sentences (rag.evidence) of `passages`, `foreign` holding the indexes of
-    passages about another place and `unnamed_places` the places the question names (`other_places`) that each
-    passage's article does not."""
+    passages about another place and `unnamed` the places (`other_places`) and years (`named_years`) the question
+    names that each passage's article does not."""
     if not passages:
         return Answerability(False, 0.0, "no passage matched the question")
-    usable = [s for s in sentences if s.passage not in foreign and (s.has_figure or not question.wants_figure)]
+    usable = [s for s in sentences if s.passage not in foreign and s.fits]
     if question.cross_lingual:
         if len(foreign) == len(passages):
             return Answerability(False, best_similarity, "the passages found are about other places")
@@ -126,12 +140,13 @@ def judge(
         if foreign:
             places = sorted({passage_place(passages[i]) or "" for i in foreign} - {""})
             return Answerability(False, 0.0, f"the matching passages are about {', '.join(places)}")
-        return Answerability(False, 0.0, "no passage states a figure for this question")
+        things = "、".join(c.thing or f"多少{c.measure}" for c in question.counted)
+        return Answerability(False, 0.0, f"no passage states a figure of {things or 'what is asked'}")
     best = usable[0]
-    unnamed = (unnamed_places or {}).get(best.passage)
-    if unnamed:
-        return Answerability(False, best.coverage, f"the best passage's article does not mention {'、'.join(unnamed)}")
-    elsewhere = [s for s in sentences if s.passage in foreign and (s.has_figure or not question.wants_figure)]
+    if not_named := (unnamed or {}).get(best.passage):
+        reason = f"the best passage's article does not mention {'、'.join(not_named)}"
+        return Answerability(False, best.coverage, reason)
+    elsewhere = [s for s in sentences if s.passage in foreign and s.fits]
     if elsewhere and elsewhere[0].coverage - best.coverage >= FOREIGN_MARGIN:
         place = passage_place(passages[elsewhere[0].passage])
         return Answerability(False, best.coverage, f"the passage that matches is about {place}, not the place asked")

@@ -6,6 +6,12 @@ covers a word when it contains it; a word it only half-shares ("危旧房" for "
 through the character pairs they share. The neighbouring sentences and the article title give context at
 half weight ("该高新区" in a sentence, "莫干山高新区" in the title).
 
+A question that asks for a figure ("5G用户数达到多少？") also says what the figure counts (用户数). A sentence
+fits it only with a figure whose clause names that thing, in at least half its characters ("总长度近10公里" for
+"全长"), or whose measure word is the one asked with ("4000家外协厂" for "多少家外包加工户"): "建设5G基站773个"
+counts base stations, not users. A figure that sizes a set the sentence's subject is one of ("属于国家35项
+“卡脖子”技术之一") counts the set, not the subject's own: it fits only a question about that membership (之一).
+
 This one measure ranks the sentences for an extractive answer and decides whether the passages answer the
 question at all (rag.answerability).
 
@@ -63,6 +69,16 @@ _WANTS_FIGURE = re.compile(
     r"多少|几[个项家位条年名万亿]|\bhow (?:many|much)\b|\bwhat (?:percentage|share|number)\b", re.IGNORECASE
 )
 _CLAUSE = re.compile(r"[，,；;、：:？?！!。]")
+_SET_MEMBER = re.compile(r"之一[\"'”’」』)）]*$")  # "…35项“卡脖子”技术之一"
+_MEASURE_WORD = re.compile(r"^[个项家所位条名座只头台辆艘架栋间套张棵株次件种类批户人]")  # "多少家" + "外包加工户"
+# Measure words particular enough to say what is counted (家: firms, 户: households); 个, 项 and 次 are not.
+_TELLING_MEASURES = frozenset("家所位条名座只头台辆艘架栋间套张棵株户人")
+_FIGURE_CLAUSE = re.compile(r"[^，,；;？?！!。\n]+")  # a figure's clause: not split at 、 or ：
+# Part-of-speech tags (jieba.posseg) of words that can name a thing counted: nouns (n, nr, ns, nt, nz), verbal
+# and adjectival nouns, abbreviations, set phrases, locative nouns and Latin words ("5G").
+_THING_TAGS = frozenset(["vn", "an", "j", "l", "s", "i", "eng", "b"])
+_NOT_QUALIFYING_TAGS = frozenset(["ns", "nr", "vn", "s"])
+_SCOPE_WORDS = frozenset(["全市", "全县", "全区", "全省", "全国", "我市", "本市", "全镇", "市区", "县区"])
 _TIME = re.compile(r"(?:19|20)\d\d|\d{1,2}|[0-9]{1,2}月(?:底|初|末)?")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 FOCUS_BOOST = 3.0
@@ -73,11 +89,21 @@ LAYOUT_CACHE_SIZE = 8192  # chunks whose sentence layout is kept; a few MB for a
 
 
 @dataclass(frozen=True)
+class Counted:
+    """What one asked figure counts: "多少家外包加工户" -> thing 加工, measure 家; "用户数达到多少" -> thing 用户数."""
+
+    thing: str | None
+    measure: str | None  # a telling measure word asked with (_TELLING_MEASURES)
+    qualifiers: tuple[str, ...] = ()  # the nouns before the thing in its phrase: 省级 in "省级众创空间"
+
+
+@dataclass(frozen=True)
 class Question:
     text: str
     weights: dict[str, float]  # content word -> weight
     wants_figure: bool
     cross_lingual: bool  # mostly Latin script: words cannot be matched against the Chinese passages
+    counted: tuple[Counted, ...] = ()  # what each asked figure counts; empty when the question does not say
 
 
 @dataclass(frozen=True)
@@ -88,6 +114,7 @@ class Sentence:
     text: str
     coverage: float  # 0..1, weighted share of the question's words this sentence (with context) holds
     has_figure: bool
+    fits: bool  # can answer this kind of question: for a figure, states one of the thing counted
 
 
 def normalise(text: str) -> str:
@@ -103,12 +130,52 @@ def analyse_question(
     focus = _focus_words(question)
     weights = {word: _idf(frequencies[word], n_chunks) * (FOCUS_BOOST if word in focus else 1.0) for word in words}
     latin = len(re.findall(r"[A-Za-z]", question))
+    cross_lingual = latin > len(_CJK.findall(question))
     return Question(
         text=question,
         weights=weights,
         wants_figure=bool(_WANTS_FIGURE.search(question)),
-        cross_lingual=latin > len(_CJK.findall(question)),
+        cross_lingual=cross_lingual,
+        counted=() if cross_lingual else counted_things(question),
     )
+
+
+def counted_things(question: str) -> tuple[Counted, ...]:
+    """What each figure the question asks for counts: "截至5月底，湖州5G用户数达到多少？" -> 用户数.
+
+    The noun phrase after the question word names it ("多少项具体量化的帮扶措施" -> 措施); when only a unit follows
+    ("多少公里", "多少亿元"), the nearest word before does ("新增绿道多少公里" -> 绿道), passing over linking verbs.
+    Empty when one of the asked figures has neither: any figure may answer it."""
+    counted = []
+    for clause in _CLAUSE.split(question):
+        asking = _WANTS_FIGURE.search(clause)
+        if asking is None:
+            continue
+        after = clause[asking.end() :]
+        leading = _MEASURE_WORD.match(after)  # "多少家…"; "几家" holds its own
+        measure = leading.group() if leading else asking.group()[-1]
+        after = after[leading.end() :] if leading else after
+        thing, qualifiers = _phrase_after(_tagged(after))
+        if thing is None:
+            thing, qualifiers = _phrase_before(_tagged(clause[: asking.start()]))
+        telling = measure if measure in _TELLING_MEASURES else None
+        if not (thing or telling):
+            return ()
+        counted.append(Counted(thing, telling, qualifiers))
+    return tuple(dict.fromkeys(counted))
+
+
+def names(text: str, thing: str) -> bool:
+    """Whether `text` names `thing` in at least half its characters ("总长度近10公里" names 全长)."""
+    text = normalise(text)
+    chars = set(thing)
+    return thing in text or sum(1 for ch in chars if ch in text) >= math.ceil(len(chars) / 2)
+
+
+def load_word_models() -> None:
+    """Load jieba's dictionary and tagger now (about a second) rather than on the first question."""
+    _content_words("湖州")
+    _tagged("湖州")
 
 
 def rank_sentences(question: Question, passages: Sequence[Passage]) -> list[Sentence]:
@@ -138,10 +205,28 @@ def _sentences(question: Question, index: int, passage: Passage) -> list[Sentenc
             end=part.end,
             text=passage.text[part.start : part.end],
             coverage=_normalised_coverage(question, part.own, part.around),
-            has_figure=part.has_figure,
+            has_figure=bool(part.figures),
+            fits=_fits(question, part.figures),
         )
         for part in _layout(passage.text, passage.title)
     ]
+
+
+def _fits(question: Question, figures: Sequence[_FigureSlot]) -> bool:
+    if not question.wants_figure:
+        return True
+    own = [f for f in figures if not f.sizes_a_set or "之一" in question.text]
+    if not question.counted:
+        return bool(own)
+    return any(_counts(figure, counted) for figure in own for counted in question.counted)
+
+
+def _counts(figure: _FigureSlot, counted: Counted) -> bool:
+    if not all(names(figure.clause, q) for q in counted.qualifiers):
+        return False
+    if counted.measure and figure.unit.startswith(counted.measure):
+        return True
+    return bool(counted.thing) and names(figure.clause, counted.thing)
 
 
 @dataclass(frozen=True)
@@ -152,7 +237,14 @@ class _SentenceLayout:
     end: int
     own: str  # normalised sentence
     around: str  # normalised title and neighbouring sentences
-    has_figure: bool
+    figures: tuple[_FigureSlot, ...]
+
+
+@dataclass(frozen=True)
+class _FigureSlot:
+    clause: str  # normalised clause of the sentence that holds the figure
+    unit: str  # Figure.unit: "家", "公里", "%"
+    sizes_a_set: bool  # "属于国家35项“卡脖子”技术之一": the size of a set the subject is one of
 
 
 @functools.lru_cache(maxsize=LAYOUT_CACHE_SIZE)
@@ -165,8 +257,18 @@ def _layout(text: str, title: str) -> tuple[_SentenceLayout, ...]:
         after = text[spans[i + 1][0] : spans[i + 1][1]] if i + 1 < len(spans) else ""
         sentence = text[start:end]
         around = normalise(f"{title}\n{before}\n{after}")
-        layouts.append(_SentenceLayout(start, end, normalise(sentence), around, bool(extract_figures(sentence))))
+        layouts.append(_SentenceLayout(start, end, normalise(sentence), around, _figure_slots(sentence)))
     return tuple(layouts)
+
+
+def _figure_slots(sentence: str) -> tuple[_FigureSlot, ...]:
+    clauses = [(m.start(), m.end()) for m in _FIGURE_CLAUSE.finditer(sentence)]
+    slots = []
+    for figure in extract_figures(sentence):
+        start, end = next(((s, e) for s, e in clauses if s <= figure.start < e), (0, len(sentence)))
+        rest = sentence[figure.end : end].strip()
+        slots.append(_FigureSlot(normalise(sentence[start:end]), figure.unit, bool(_SET_MEMBER.search(rest))))
+    return tuple(slots)
 
 
 def _credit(word: str, text: str, context: str) -> float:
@@ -210,6 +312,56 @@ def _focus_words(question: str) -> set[str]:
             named = [w for w in before if w not in _LINKING_VERBS][-FOCUS_SPAN:]
             focus.update(named + [w for w in after if w not in _LINKING_VERBS][:FOCUS_SPAN])
     return focus
+
+
+def _tagged(text: str) -> list[tuple[str, str]]:
+    import jieba.posseg
+
+    return [(normalise(p.word), p.flag) for p in jieba.posseg.cut(text) if normalise(p.word)]
+
+
+def _names_a_thing(word: str, tag: str) -> bool:
+    if len(word) < 2 or word in _QUESTION_WORDS or word in STOPWORDS:
+        return False
+    return tag.startswith("n") or tag in _THING_TAGS
+
+
+def _phrase_after(words: list[tuple[str, str]]) -> tuple[str | None, tuple[str, ...]]:
+    """The noun phrase after the question word, as its last noun and the nouns before that:
+    "新冠重症患者得到有效救治" -> 患者, (新冠, 重症); "具体量化的帮扶措施" -> 措施, ()."""
+    run: list[tuple[str, str]] = []
+    phrase: list[tuple[str, str]] = []
+    for word, tag in words:
+        if _names_a_thing(word, tag):
+            run.append((word, tag))
+            phrase = list(run)
+        elif phrase and tag.startswith("v"):  # the verb after the phrase
+            break
+        else:
+            run = []
+    return (phrase[-1][0], _qualifiers(phrase[:-1])) if phrase else (None, ())
+
+
+def _phrase_before(words: list[tuple[str, str]]) -> tuple[str | None, tuple[str, ...]]:
+    """The nearest noun phrase (or verb) before the question word, past linking verbs:
+    "新增省级众创空间" -> 空间, (省级, 众创)."""
+    for i in reversed(range(len(words))):
+        word, tag = words[i]
+        if word in _LINKING_VERBS:
+            continue
+        if _names_a_thing(word, tag):
+            start = i
+            while start > 0 and _names_a_thing(*words[start - 1]):
+                start -= 1
+            return word, _qualifiers(words[start:i])
+        if tag.startswith("v") and len(word) > 1 and word not in _QUESTION_WORDS:
+            return word, ()
+    return None, ()
+
+
+def _qualifiers(words: Sequence[tuple[str, str]]) -> tuple[str, ...]:
+    """The nouns that narrow a thing down; places, people, scope words ("全市") and verbal nouns do not."""
+    return tuple(w for w, tag in words if tag not in _NOT_QUALIFYING_TAGS and w not in _SCOPE_WORDS)
 
 
 def _jieba_words(text: str) -> list[str]:

@@ -11,16 +11,27 @@ import pytest
 from rag.answer import Answer, Answerer
 from rag.answerability import (
     NATIONAL,
+    covers_year,
     is_foreign,
     judge,
     mentions,
+    named_years,
     other_places,
     publication_place,
     question_places,
 )
 from rag.config import Settings
 from rag.embedding import get_embedder
-from rag.evidence import FOCUS_BOOST, Question, Sentence, analyse_question
+from rag.evidence import (
+    FOCUS_BOOST,
+    Counted,
+    Question,
+    Sentence,
+    analyse_question,
+    counted_things,
+    names,
+    rank_sentences,
+)
 from rag.generate.condense import condense_by_rule, needs_condensing
 from rag.generate.extractive import HEADER, NOT_IN_CORPUS, choose_sentences, compose
 from rag.models import Passage
@@ -155,6 +166,11 @@ def test_a_question_naming_the_other_city_is_answered_from_its_paper(answerer: A
         pytest.param("2013年湖州全社会用电量是多少亿千瓦时？", id="db-004-no-such-figure"),
         pytest.param("湖州有多少新冠重症患者得到有效救治？", id="da-014-national-figure"),
         pytest.param("2021年湖州生物医药企业主营业务收入约为多少亿元？", id="db-013-hefei-figure"),
+        pytest.param("截至5月底，湖州全市5G用户数达到多少？", id="da-012-figures-of-other-things"),
+        pytest.param("2013年湖州市区PM2.5年均浓度是多少？", id="db-012-no-such-figure"),
+        pytest.param("湖州企业共掌握了多少项国家“卡脖子”技术？", id="da-015-one-of-a-set"),
+        pytest.param("2015年湖州地区生产总值是多少？", id="a-year-no-article-covers"),
+        pytest.param("去年湖州新增省级众创空间多少家？", id="national-not-provincial"),
     ],
 )
 def test_unanswerable_question_is_refused_with_a_reason(answerer: Answerer, question: str) -> None:
@@ -286,8 +302,106 @@ def test_analyse_question_marks_english_as_cross_lingual() -> None:
     assert question.cross_lingual and question.wants_figure
 
 
-def _sentence(passage: int, text: str, coverage: float, has_figure: bool = True) -> Sentence:
-    return Sentence(passage=passage, start=0, end=len(text), text=text, coverage=coverage, has_figure=has_figure)
+@pytest.mark.parametrize(
+    ("question", "counted"),
+    [
+        ("截至5月底，湖州全市5G用户数达到多少？", [Counted("用户数", None)]),
+        ("推出了多少项具体量化的帮扶措施？", [Counted("措施", None)]),
+        ("一共汇聚了多少家外包加工户？", [Counted("加工", "家")]),
+        ("今年计划新增绿道多少公里？", [Counted("绿道", None)]),
+        ("固定资产投资完成多少？增长多少？", [Counted("投资", None, ("固定资产",)), Counted("增长", None)]),
+        ("全市有几家上市公司？", [Counted("上市公司", "家")]),
+        ("去年湖州新增省级众创空间多少家？", [Counted("空间", "家", ("省级", "众创"))]),
+        ("湖州有多少新冠重症患者得到有效救治？", [Counted("患者", None, ("新冠", "重症"))]),
+        ("目前已完成多少公里？", []),  # nothing says what: any figure may answer
+        ("省政府批复同意在湖州设立什么？", []),
+    ],
+)
+def test_counted_things_says_what_each_asked_figure_counts(question: str, counted: list[Counted]) -> None:
+    assert list(counted_things(question)) == counted
+
+
+@pytest.mark.parametrize(
+    ("text", "thing", "named"),
+    [
+        ("总长度近10公里", "全长", True),  # a paraphrase sharing half the characters
+        ("建设5G基站773个", "用户数", False),
+        ("加快双千兆进村入户", "用户数", False),  # one character of three
+        ("全市5G用户数达到120万户", "用户数", True),
+    ],
+)
+def test_names_needs_half_the_characters_of_the_thing(text: str, thing: str, named: bool) -> None:
+    assert names(text, thing) is named
+
+
+def _fits(question: str, sentence: str) -> bool:
+    analysed = analyse_question(question, _same_frequency, 1000)
+    (ranked,) = rank_sentences(analysed, [_passage(sentence)])
+    return ranked.fits
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "fits"),
+    [
+        pytest.param("湖州5G用户数达到多少？", "全市5G用户数达到120万户。", True, id="names-the-thing"),
+        pytest.param("湖州5G用户数达到多少？", "5G建设完成投资6672.4万元，建设5G基站773个。", False, id="other-things"),
+        pytest.param(
+            "湖州5G用户数达到多少？", "数字乡村进村入户，建成试点示范村5个。", False, id="thing-outside-the-clause"
+        ),
+        pytest.param("共汇聚了多少家外包加工户？", "整合4000家外协厂产能。", True, id="same-measure-word"),
+        pytest.param("共汇聚了多少家外包加工户？", "整合外协厂产能4000台。", False, id="other-measure-word"),
+        pytest.param("规上工业增加值是多少？", "规上工业增加值：1324.9亿元。", True, id="label-and-figure"),
+        pytest.param("新增省级众创空间多少家？", "新增省级众创空间12家。", True, id="qualified-thing"),
+        pytest.param("新增省级众创空间多少家？", "新增国家众创空间7家。", False, id="other-qualifier"),
+        pytest.param(
+            "湖州企业共掌握了多少项国家“卡脖子”技术？",
+            "其MEMS射频芯片属于国家35项“卡脖子”技术之一。",
+            False,
+            id="one-of-a-set",
+        ),
+        pytest.param(
+            "MEMS射频芯片属于国家多少项“卡脖子”技术之一？",
+            "其MEMS射频芯片属于国家35项“卡脖子”技术之一。",
+            True,
+            id="asks-about-the-set",
+        ),
+        pytest.param(
+            "湖州有几家企业入选？", "成为全省首批七个产业大脑之一，带动12家企业入选。", True, id="set-and-own-figure"
+        ),
+        pytest.param("省政府批复同意设立什么？", "设立湖州市绿色低碳创新综合改革试验区。", True, id="no-figure-asked"),
+    ],
+)
+def test_a_sentence_fits_a_figure_question_when_its_figure_counts_the_thing_asked(
+    question: str, sentence: str, fits: bool
+) -> None:
+    assert _fits(question, sentence) is fits
+
+
+@pytest.mark.parametrize(
+    ("question", "years"),
+    [("2013年末湖州全市户籍人口有多少万人？", ["2013"]), ("2013年和2014年湖州GDP各是多少？", ["2013", "2014"]),
+     ("湖州去年GDP是多少？", []), ("湖州有2000家企业吗？", [])],
+)  # fmt: skip
+def test_named_years(question: str, years: list[str]) -> None:
+    assert named_years(question) == years
+
+
+@pytest.mark.parametrize(
+    ("text", "date", "year", "covered"),
+    [
+        ("2013年主要工作", None, "2013", True),
+        ("去年全市实现地区生产总值", "2016-01-05", "2015", True),  # a dated article's 去年
+        ("今年全市实现地区生产总值", "2016-01-05", "2016", True),
+        ("2013年主要工作", "2014-01-05", "2015", False),
+        ("全市实现地区生产总值", None, "2015", False),
+    ],
+)
+def test_covers_year(text: str, date: str | None, year: str, covered: bool) -> None:
+    assert covers_year(text, date, year) is covered
+
+
+def _sentence(passage: int, text: str, coverage: float, fits: bool = True) -> Sentence:
+    return Sentence(passage=passage, start=0, end=len(text), text=text, coverage=coverage, has_figure=fits, fits=fits)
 
 
 FIGURE_QUESTION = Question(
@@ -299,7 +413,7 @@ HANGZHOU = _passage("杭州已有283个海外仓。", "杭州日报")
 
 def test_judge_refuses_when_only_another_place_states_the_figure() -> None:
     passages = [HANGZHOU, _passage("织里镇共建海外仓数据共享系统。")]
-    sentences = [_sentence(0, HANGZHOU.text, 1.0), _sentence(1, passages[1].text, 0.6, has_figure=False)]
+    sentences = [_sentence(0, HANGZHOU.text, 1.0), _sentence(1, passages[1].text, 0.6, fits=False)]
 
     verdict = judge(FIGURE_QUESTION, sentences, passages, {0}, **THRESHOLDS)
 
@@ -351,7 +465,7 @@ def test_judge_without_passages_refuses() -> None:
 def test_choose_sentences_skips_excluded_passages_and_prefers_figures() -> None:
     ranked = [
         _sentence(0, "杭州已有283个海外仓。", 1.0),
-        _sentence(1, "织里镇共建海外仓数据共享系统。", 0.8, has_figure=False),
+        _sentence(1, "织里镇共建海外仓数据共享系统。", 0.8, fits=False),
         _sentence(2, "湖州已有12个海外仓。", 0.7),
     ]
 

@@ -37,6 +37,7 @@ from rag.answer import Answerer
 from rag.config import Settings
 from rag.embedding import Embedder, Kind, get_embedder
 from rag.errors import IndexError_, IndexNotFoundError, RagError
+from rag.evidence import load_word_models
 from rag.generate.llm import LLMClient
 from rag.rerank import Reranker
 from rag.retrieval import reranker_for
@@ -84,6 +85,7 @@ class AppState:
     def load(cls, settings: Settings) -> AppState:
         """Load the models and open the index; without an index the service still starts (and says so)."""
         embedder = CoreShare(get_embedder(settings), embedding_slots())
+        load_word_models()
         state = cls(settings, embedder, LLMClient.from_settings(settings), reranker_for(settings))
         state.refresh()
         return state

@@ -38,7 +38,7 @@ def choose_sentences(question: Question, ranked: Sequence[Sentence], excluded: s
     """The sentences of the answer, in the order they are given, from passages not in `excluded`."""
     candidates = [s for s in ranked if s.passage not in excluded]
     if question.wants_figure:
-        candidates = [s for s in candidates if s.has_figure] or candidates
+        candidates = [s for s in candidates if s.fits] or candidates
     if not candidates:
         return []
     chosen = [candidates[0]]
