@@ -23,9 +23,11 @@ from pydantic import BaseModel, ConfigDict
 
 from rag.answerability import (
     Answerability,
+    covers_year,
     is_foreign,
     judge,
     mentions,
+    named_years,
     other_places,
     publication_place,
     question_places,
@@ -34,7 +36,7 @@ from rag.config import Settings
 from rag.embedding import Embedder
 from rag.embedding.cache import PassageVectors
 from rag.errors import ConfigError
-from rag.evidence import Question, Sentence, analyse_question, rank_sentences
+from rag.evidence import Question, Sentence, analyse_question, normalise, rank_sentences
 from rag.generate import extractive
 from rag.generate.condense import condense_by_rule, needs_condensing
 from rag.generate.llm import LLMClient, LLMError
@@ -204,7 +206,7 @@ class Answerer:
             sentences,
             passages,
             foreign,
-            unnamed_places=self._unnamed_places(question, passages),
+            unnamed=self._unnamed(question, passages),
             min_coverage=self.settings.answerable_min_coverage,
             min_similarity=self.settings.answerable_min_similarity,
             best_similarity=best_similarity,
@@ -263,14 +265,20 @@ class Answerer:
             took_ms=round((time.perf_counter() - draft.started) * 1000, 1),
         )
 
-    def _unnamed_places(self, question: str, passages: list[Passage]) -> dict[int, list[str]]:
-        """For each passage, the places the question names beyond the known ones that its article does not."""
+    def _unnamed(self, question: str, passages: list[Passage]) -> dict[int, list[str]]:
+        """For each passage, the places (beyond the known ones) and years the question names that its article does
+        not."""
         places = other_places(question, self._places, self.settings.home_place)
-        if not places:
+        years = named_years(question)
+        if not (places or years):
             return {}
-        articles = dict.fromkeys(p.article_id for p in passages)  # each article read once
-        texts = {a: f"{(article := self.index.article(a)).title}{article.text}" for a in articles}
-        return {i: [x for x in places if not mentions(texts[p.article_id], x)] for i, p in enumerate(passages)}
+        articles = {a: self.index.article(a) for a in dict.fromkeys(p.article_id for p in passages)}  # each read once
+        unnamed = {}
+        for article_id, article in articles.items():
+            text = normalise(f"{article.title}{article.text}")
+            missing = [x for x in places if not mentions(text, x)]
+            unnamed[article_id] = missing + [f"{y}年" for y in years if not covers_year(text, article.date, y)]
+        return {i: unnamed[p.article_id] for i, p in enumerate(passages)}
 
     def _sentences_by_similarity(
         self, question: str, passages: list[Passage], foreign: set[int]
