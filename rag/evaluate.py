@@ -66,14 +66,14 @@ class QuestionResult:
     def includes_all(self) -> bool:
         if self.answer is None:
             return False
-        return all(_norm(s) in _norm(self.answer.answer) for s in self.question.must_include)
+        return all(scoring_form(s) in scoring_form(self.answer.answer) for s in self.question.must_include)
 
     @property
     def cites_evidence(self) -> bool:
         if self.answer is None:
             return False
-        quotes = [_norm(e.quote) for e in self.question.evidence]
-        return any(q in _norm(c.text) for c in self.answer.citations for q in quotes)
+        quotes = [scoring_form(e.quote) for e in self.question.evidence]
+        return any(q in scoring_form(c.text) for c in self.answer.citations for q in quotes)
 
 
 @dataclass
@@ -154,10 +154,10 @@ def evaluate(
 
 
 def retrieval_scores(question: EvalQuestion, passages: list[Passage]) -> tuple[float | None, float | None]:
-    quotes = [_norm(e.quote) for e in question.evidence]
+    quotes = [scoring_form(e.quote) for e in question.evidence]
     if not quotes:
         return None, None
-    texts = [_norm(p.text) for p in passages]
+    texts = [scoring_form(p.text) for p in passages]
     found = sum(1 for q in quotes if any(q in t for t in texts))
     first = next((rank for rank, t in enumerate(texts, start=1) if any(q in t for q in quotes)), None)
     return found / len(quotes), (1 / first if first else 0.0)
@@ -202,7 +202,8 @@ def _result_dict(result: QuestionResult) -> dict[str, object]:
     return found
 
 
-def _norm(text: str) -> str:
+def scoring_form(text: str) -> str:
+    """The form in which the scoring rule compares texts: Unicode NFKC, all whitespace removed."""
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
 
 
