@@ -140,8 +140,7 @@ def judge(
         if foreign:
             places = sorted({passage_place(passages[i]) or "" for i in foreign} - {""})
             return Answerability(False, 0.0, f"the matching passages are about {', '.join(places)}")
-        things = "、".join(c.thing or f"多少{c.measure}" for c in question.counted)
-        return Answerability(False, 0.0, f"no passage states a figure of {things or 'what is asked'}")
+        return Answerability(False, 0.0, f"no passage states a figure of {_asked_things(question)}")
     best = usable[0]
     if not_named := (unnamed or {}).get(best.passage):
         reason = f"the best passage's article does not mention {'、'.join(not_named)}"
@@ -151,7 +150,15 @@ def judge(
         place = passage_place(passages[elsewhere[0].passage])
         return Answerability(False, best.coverage, f"the passage that matches is about {place}, not the place asked")
     if best.coverage < min_coverage:
+        closest = next((s for s in sentences if s.passage not in foreign), best)
+        if not closest.fits and closest.coverage >= min_coverage:  # "属于国家35项…技术之一" for "掌握了多少项…技术"
+            reason = f"the closest sentence states no figure of {_asked_things(question)}"
+            return Answerability(False, best.coverage, reason)
         text = normalise(best.text)
         missing = sorted((w for w in question.weights if w not in text), key=lambda w: -question.weights[w])
         return Answerability(False, best.coverage, f"the passages do not mention {'、'.join(missing[:4])}")
     return Answerability(True, best.coverage, "")
+
+
+def _asked_things(question: Question) -> str:
+    return "、".join(c.thing or f"多少{c.measure}" for c in question.counted) or "what is asked"

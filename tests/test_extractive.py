@@ -183,6 +183,18 @@ def test_unanswerable_question_is_refused_with_a_reason(answerer: Answerer, ques
     assert answer.verification.ok
 
 
+@pytest.mark.parametrize(
+    ("question", "reason"),
+    [
+        ("截至5月底，湖州全市5G用户数达到多少？", "no passage states a figure of 用户数"),
+        ("湖州企业共掌握了多少项国家“卡脖子”技术？", "the closest sentence states no figure of 技术"),
+        ("2015年湖州地区生产总值是多少？", "the best passage's article does not mention 2015年"),
+    ],
+)
+def test_a_refusal_says_what_the_passages_lack(answerer: Answerer, question: str, reason: str) -> None:
+    assert answerer.ask(question).reason == reason
+
+
 # --- condensing ------------------------------------------------------------------------------------------------------
 
 HISTORY = [
