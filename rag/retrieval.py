@@ -91,6 +91,7 @@ def _with_evidence(index: IndexReader, question: str, passages: list[Passage], o
         return passages
     best: dict[int, float] = {}
     for sentence in rank_sentences(analysed, passages):
+        # Any figure, not only one that `fits`: a near miss ("…35项技术之一") stays retrievable, so it can be shown.
         useful = sentence.has_figure or not analysed.wants_figure
         score = sentence.coverage * (1.0 if useful else UNSTATED_FIGURE_FACTOR)
         best[sentence.passage] = max(best.get(sentence.passage, 0.0), score)
