@@ -1,6 +1,6 @@
 # Two commands set everything up on a fresh machine:
 #   make serve   install into .venv, build the index from corpus/ if needed, serve on 127.0.0.1:8000
-#   make test    install with the dev extras, run every test
+#   make test    install with the dev extras (and Debian's Chromium for the browser tests, when missing), run every test
 # Each step runs only when its inputs changed (stamp files in .venv/).
 
 PYTHON ?= python3
@@ -11,7 +11,7 @@ TORCH  := torch==2.13.0
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: serve test install index lint clean
+.PHONY: serve test install index lint clean system-packages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,12 +34,16 @@ index: install
 serve: index
 	$(BIN)/rag serve --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed-dev
+system-packages:
+	@.ci/system-packages
+
+test: $(VENV)/.installed-dev system-packages
 	$(BIN)/pytest
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check rag tests bench
 	$(BIN)/ruff format --check rag tests bench
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) indexes/default indexes/.builds indexes/.*.lock

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -157,7 +157,7 @@ class Answerer:
         mode: RequestedMode = "auto",
         *,
         streaming: bool = True,
-    ) -> Iterator[AnswerEvent]:
+    ) -> Generator[AnswerEvent, None, None]:
         started = time.perf_counter()
         llm = self._llm_for(mode)
         standalone = self.condense(question, history, llm)

@@ -8,7 +8,7 @@ import sys
 from enum import StrEnum
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 from rich.console import Console
@@ -23,6 +23,7 @@ from rag.errors import RagError
 if TYPE_CHECKING:
     from rag.answer import Answer
     from rag.evaluate import Report, Scores
+    from rag.retrieval import SearchMode
     from rag.verify import Verification
 
 app = typer.Typer(
@@ -217,7 +218,7 @@ def evaluate_command(
         for config in configs:
             task = progress.add_task(config, total=len(questions))
             use_reranker = reranker if config == "hybrid+rerank" else None
-            retrieval_mode = "hybrid" if config.startswith("hybrid") else config
+            retrieval_mode = cast("SearchMode", "hybrid" if config.startswith("hybrid") else config)
             answerer = Answerer(settings, index, embedder, llm, use_reranker) if config.startswith("hybrid") else None
             reports.append(
                 evaluate(

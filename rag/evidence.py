@@ -226,7 +226,7 @@ def _counts(figure: _FigureSlot, counted: Counted) -> bool:
         return False
     if counted.measure and figure.unit.startswith(counted.measure):
         return True
-    return bool(counted.thing) and names(figure.clause, counted.thing)
+    return counted.thing is not None and bool(counted.thing) and names(figure.clause, counted.thing)
 
 
 @dataclass(frozen=True)

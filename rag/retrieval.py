@@ -159,7 +159,7 @@ def reranker_for(settings: Settings) -> Reranker | None:
 def _passages(index: IndexReader, hits: list[tuple[int, float]]) -> list[Passage]:
     stored = index.chunks(i for i, _ in hits)
     articles: dict[str, Article] = {}
-    passages = []
+    passages: list[Passage] = []
     for int_id, score in hits:
         found = stored.get(int_id)
         if found is None:  # a vector without a chunk row would be a broken build; never show garbage

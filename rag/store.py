@@ -39,6 +39,8 @@ from rag.models import Article, Chunk
 if TYPE_CHECKING:
     import faiss
 
+    from rag.vectors import IndexType
+
 FORMAT_VERSION = 2
 DB_NAME = "index.sqlite"
 VECTORS_NAME = "vectors.faiss"
@@ -119,7 +121,8 @@ def read_manifest(index_dir: Path) -> dict[str, Any] | None:
     if not path.exists():
         return None
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return manifest
     except (OSError, json.JSONDecodeError) as exc:
         raise IndexError_(f"{path} is unreadable ({exc}); rebuild with `rag ingest --rebuild`") from exc
 
@@ -335,7 +338,7 @@ class IndexWriter:
                 [(model_id, sha, v.astype(np.float32).tobytes()) for sha, v in zip(shas, vectors, strict=True)],
             )
 
-    def sync_vectors(self, model_id: str, dim: int, index_type: str) -> None:
+    def sync_vectors(self, model_id: str, dim: int, index_type: IndexType) -> None:
         """Bring vectors.faiss in line with the chunks: removals and additions only where FAISS can,
         a rebuild from the cached vectors (no re-embedding) where it cannot or nothing exists yet."""
         from rag.vectors import build_index, load_index, remove_ids, save_index, supports_removal
@@ -353,7 +356,7 @@ class IndexWriter:
                 index.add_with_ids(vectors, ids)
         else:
             ids, vectors = self._vectors_of(None, model_id, dim)
-            index = build_index(index_type, ids, vectors)  # type: ignore[arg-type]
+            index = build_index(index_type, ids, vectors)
         save_index(index, path)
 
     def _vectors_of(self, int_ids: set[int] | None, model_id: str, dim: int) -> tuple[np.ndarray, np.ndarray]:
@@ -440,7 +443,8 @@ def _stored_chunk(row: tuple[Any, ...]) -> StoredChunk:
 
 
 def _source(row: tuple[Any, ...]) -> SourceRecord:
-    return SourceRecord(*row[:5], tuple(json.loads(row[5])))
+    source_file, sha256, shape, encoding, n_articles, warnings = row
+    return SourceRecord(source_file, sha256, shape, encoding, n_articles, tuple(json.loads(warnings)))
 
 
 def _record_row(record: SourceRecord) -> tuple[str, str, str, str, int]:

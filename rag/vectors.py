@@ -139,7 +139,7 @@ def remove_ids(index: faiss.Index, ids: np.ndarray) -> None:
             f"a {index_type} index cannot remove vectors; rebuild it with build_index() from the remaining vectors"
         )
     _check_ids(ids)
-    index.remove_ids(ids)
+    index.remove_ids(ids)  # type: ignore[arg-type]  # the Python wrapper takes an id array; the stub says IDSelector
 
 
 def search(index: faiss.Index, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -33,12 +33,15 @@ class Embedder(ABC):
             batches.append(self._normalised(self.embed_batch(batch, "passage")))
             if on_batch is not None:
                 on_batch(len(batch))
-        return np.vstack(batches) if batches else np.zeros((0, self.dim), dtype=np.float32)
+        vectors: np.ndarray = np.vstack(batches) if batches else np.zeros((0, self.dim), dtype=np.float32)
+        return vectors
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self._normalised(self.embed_batch([text], "query"))[0]
+        vector: np.ndarray = self._normalised(self.embed_batch([text], "query"))[0]
+        return vector
 
     def _normalised(self, vectors: np.ndarray) -> np.ndarray:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dim)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors / np.maximum(norms, 1e-12)
+        unit: np.ndarray = vectors / np.maximum(norms, 1e-12)
+        return unit

@@ -38,7 +38,7 @@ def load_offline(kind: str, model: str, setting: str, fix: str) -> Any:
         raise ConfigError(f"{setting} needs `pip install sentence-transformers`") from exc
     from transformers.utils import logging as transformers_logging
 
-    transformers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # transformers is untyped here
     try:
         return getattr(sentence_transformers, kind)(model, device="cpu", local_files_only=True)
     except (OSError, ValueError) as exc:
@@ -59,4 +59,5 @@ class SentenceTransformerEmbedder(Embedder):
     def embed_batch(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
         prefixed = [self._prefixes[kind] + t for t in texts]
         options = {"normalize_embeddings": True, "convert_to_numpy": True, "show_progress_bar": False}
-        return self._model.encode(prefixed, batch_size=self.batch_size, **options)
+        vectors: np.ndarray = self._model.encode(prefixed, batch_size=self.batch_size, **options)
+        return vectors

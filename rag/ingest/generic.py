@@ -10,6 +10,7 @@ import re
 from rag.ingest.assemble import Draft, Removed
 from rag.ingest.parsed import Parsed
 from rag.ingest.text import Line, ends_sentence, join_lines, split_lines, visual_width
+from rag.models import SpanRole
 
 HEADING = re.compile(r"^(#{1,6})[ \t]+")
 
@@ -29,7 +30,7 @@ def parse_generic(text: str) -> Parsed:
             if len(heading.group(1)) == split_level and current.spans:
                 parsed.drafts.append(current)
                 current = Draft()
-            role = "title" if not current.has("title") and not current.has("body") else "body"
+            role: SpanRole = "title" if not current.has("title") and not current.has("body") else "body"
             current.add(role, mark_end, first.content_end)
         elif index == 0 and len(para) == 1 and _title_like(first) and len(paragraphs) > 1:
             current.add("title", first.content_start, first.content_end)

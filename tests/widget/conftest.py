@@ -49,8 +49,8 @@ EVIL_QUESTION = "南太湖夜市共设摊位多少个？"
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         pytest.fail(
-            f"the browser tests need Chromium at {CHROMIUM}: apt-get install -y chromium (.ci/run installs it); "
-            "`playwright install` is not used"
+            f"the browser tests need Chromium at {CHROMIUM}: apt-get install -y chromium "
+            "(make test installs it with .ci/system-packages); `playwright install` is not used"
         )
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
