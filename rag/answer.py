@@ -40,12 +40,12 @@ from rag.evidence import Question, Sentence, analyse_question, normalise, rank_s
 from rag.generate import extractive
 from rag.generate.condense import condense_by_rule, needs_condensing
 from rag.generate.llm import LLMClient, LLMError
-from rag.generate.prompts import answer_messages, condense_messages, load_prompts
+from rag.generate.prompts import answer_messages, condense_messages, echoes_prompt, load_prompts
 from rag.models import Passage
 from rag.rerank import Reranker
 from rag.retrieval import fusion_options, search
 from rag.store import IndexReader
-from rag.verify import Verification, repair_citations, verify_answer
+from rag.verify import Verification, rejection_reason, repair_citations, verify_answer
 
 AnswerMode = Literal["llm", "extractive"]
 RequestedMode = Literal["auto", "llm", "extractive"]
@@ -76,7 +76,9 @@ class Answer(BaseModel):
     answerable: bool
     mode: AnswerMode
     fallback_reason: str | None = None  # why the LLM did not answer, when it was meant to
-    fallback_code: str | None = None  # the same as a short code: timeout, unreachable, http_error, malformed, empty
+    # the same as a short code: timeout, unreachable, http_error, malformed, empty, unverified
+    fallback_code: str | None = None
+    llm_draft: str | None = None  # the LLM's own answer when it failed verification and was replaced (for debugging)
     confidence: float  # the answerability signal's value (rag.answerability)
     reason: str = ""  # why the passages do not answer, when they do not
     citations: list[Citation]
@@ -234,7 +236,16 @@ class Answerer:
         else:
             draft.text = llm.complete(prompt.messages)
             yield DeltaEvent(text=draft.text)
-        yield DoneEvent(answer=self._finish(draft, "llm"))
+        answer = self._finish(draft, "llm")
+        rejected = rejection_reason(answer.verification, len(answer.citations), echoes_prompt(draft.text))
+        if rejected is None or self.settings.on_unverified == "flag":
+            yield DoneEvent(answer=answer)
+            return
+        # What was streamed is superseded: the done event carries the answer to show instead.
+        replacement = _Draft(draft.question, draft.standalone, draft.found, draft.started)
+        replacement.text = self._extractive_text(draft.found, draft.question)
+        replacement.fallback_reason, replacement.fallback_code = rejected, "unverified"
+        yield DoneEvent(answer=self._finish(replacement, "extractive").model_copy(update={"llm_draft": draft.text}))
 
     def _extractive_text(self, found: Retrieved, question: str) -> str:
         language = extractive.question_language(question)

@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     llm_retries: int = Field(1, ge=0, le=10, description="Retries of a failed LLM call (connection errors, 429, 5xx).")
     llm_temperature: float = Field(0.1, ge=0, le=2, description="LLM sampling temperature.")
     llm_max_tokens: int = Field(600, ge=16, le=8192, description="Longest answer the LLM may write, in tokens.")
+    on_unverified: Literal["fallback", "flag"] = Field(
+        "fallback",
+        description="An LLM answer failing verification: replaced by the extractive one (fallback) or kept, flagged.",
+    )
     context_tokens: int = Field(3000, ge=200, le=100_000, description="Token budget for the passages in the prompt.")
     answer_passages: int = Field(5, ge=1, le=20, description="Passages retrieved and numbered for an answer.")
 

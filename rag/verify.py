@@ -428,6 +428,29 @@ def _is_claim(sentence: str) -> bool:
     return len(re.findall(r"[\u3400-\u9fff]|[A-Za-z0-9]+", bare)) >= _MIN_CLAIM_SIZE
 
 
+# --- what makes an answer unfit to show ---------------------------------------------------------------------
+
+
+def rejection_reason(verification: Verification, n_cited: int, echoed: bool) -> str | None:
+    """Why an answer may not be shown as the answer, or None: a claim with no citation at all, a figure that no
+    cited passage holds, a citation of a passage that was not given, or the prompt's own blocks echoed back. An
+    answer whose figures all check out but which leaves a sentence uncited is shown, flagged."""
+    problems: list[str] = []
+    if echoed:
+        problems.append("echoed the prompt's passage blocks")
+    if n_cited == 0 and (verification.unsupported_figures or verification.uncited_sentences):
+        problems.append("cited nothing")
+    if n := len(verification.unsupported_figures):
+        where = "the passages it cites" if n_cited else "the passages"
+        problems.append(f"stated {n} figure{'s' if n > 1 else ''} not in {where}")
+    if n := len(verification.invalid_citations):
+        problems.append(f"cited {n} passage{'s' if n > 1 else ''} that were not given")
+    if not problems:
+        return None
+    listed = problems[0] if len(problems) == 1 else ", ".join(problems[:-1]) + " and " + problems[-1]
+    return f"the LLM's answer {listed}"
+
+
 # --- the check --------------------------------------------------------------------------------------------------
 
 

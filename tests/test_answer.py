@@ -15,7 +15,7 @@ from rag.embedding import get_embedder
 from rag.errors import ConfigError
 from rag.generate.extractive import HEADER
 from rag.generate.llm import LLMClient
-from rag.generate.prompts import answer_messages, condense_messages, load_prompts, passage_block
+from rag.generate.prompts import answer_messages, condense_messages, echoes_prompt, load_prompts, passage_block
 from rag.models import Passage
 from rag.store import IndexReader, open_index
 from tests.fake_llm import FakeLLM
@@ -197,14 +197,26 @@ def test_citations_map_each_number_to_the_passage_given_with_it(answerer: Answer
     assert answer.answerable
 
 
-def test_invented_figure_is_flagged(answerer: Answerer, fake_llm: FakeLLM) -> None:
+def test_invented_figure_is_flagged_when_unverified_answers_are_kept(
+    make_answerer: MakeAnswerer, fake_llm: FakeLLM
+) -> None:
     fake_llm.reply = INVENTED
 
-    answer = answerer.ask(QUESTION)
+    answer = make_answerer(on_unverified="flag").ask(QUESTION)
 
     assert answer.mode == "llm"
     assert not answer.verification.ok
     assert [(f.figure, f.cited) for f in answer.verification.unsupported_figures] == [("9999.9亿元", [1])]
+
+
+def test_invented_figure_makes_the_extractive_answer_replace_the_llm_one(answerer: Answerer, fake_llm: FakeLLM) -> None:
+    fake_llm.reply = INVENTED
+
+    answer = answerer.ask(QUESTION)
+
+    assert (answer.mode, answer.fallback_code, answer.llm_draft) == ("extractive", "unverified", INVENTED)
+    assert "9999.9" not in answer.answer
+    assert answer.verification.ok
 
 
 def test_figure_quoted_from_the_cited_passage_verifies(answerer: Answerer, fake_llm: FakeLLM) -> None:
@@ -364,3 +376,17 @@ def test_standalone_question_is_not_condensed(answerer: Answerer, fake_llm: Fake
 
     assert answer.standalone_question == QUESTION
     assert len(fake_llm.chat_requests) == 1  # the answer only: no condense request
+
+
+@pytest.mark.parametrize(
+    ("answer", "echoes"),
+    [
+        ('<passage n="1" title="湖州">\n全市规上工业增加值1324.9亿元\n</passage>', True),
+        ('n="2" publication="湖州日报" 全市规上工业增加值1324.9亿元', True),
+        ("全市规上工业增加值1324.9亿元＜/passage>", True),
+        ("全市规上工业增加值1324.9亿元，同比增长3%[1]。", False),
+        ("The passage [1] says value added was 132.49 billion yuan.", False),
+    ],
+)
+def test_echoes_prompt_spots_the_prompt_blocks_in_an_answer(answer: str, echoes: bool) -> None:
+    assert echoes_prompt(answer) is echoes

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rag.verify import extract_figures, repair_citations, verify_answer
+from rag.verify import extract_figures, rejection_reason, repair_citations, verify_answer
 
 # Passages as the index holds them (cleaned article text of the seed corpus).
 INDUSTRY = (
@@ -343,3 +343,36 @@ def test_verify_answer_gives_markers_after_the_stop_to_the_sentence_before(answe
     assert [u.cited for u in verification.unsupported_figures] == [cited]
     assert verification.uncited_sentences == []
     assert verify_answer(answer, [INDUSTRY, INDUSTRY]).ok
+
+
+@pytest.mark.parametrize(
+    ("answer", "passages", "echoed", "reason"),
+    [
+        ("规上工业增加值1324.9亿元[1]。", ["规上工业增加值1324.9亿元"], False, None),
+        (
+            "规上工业增加值1324.9亿元。",
+            ["规上工业增加值1324.9亿元"],
+            False,
+            "the LLM's answer cited nothing and stated 1 figure not in the passages",
+        ),
+        (
+            "增加值1500亿元[1]，增长9%[1]。",
+            ["增加值1324.9亿元"],
+            False,
+            "the LLM's answer stated 2 figures not in the passages it cites",
+        ),
+        (
+            "全市规上工业增加值创下新高，增长较快[1]。另有多家企业表现亮眼，值得关注。",
+            ["增加值1324.9亿元"],
+            False,
+            None,
+        ),
+        ("增加值1324.9亿元[1]", ["增加值1324.9亿元"], True, "the LLM's answer echoed the prompt's passage blocks"),
+    ],
+)
+def test_rejection_reason_names_what_makes_an_answer_unfit(
+    answer: str, passages: list[str], echoed: bool, reason: str | None
+) -> None:
+    verification = verify_answer(answer, passages)
+    cited = len(set(re.findall(r"\[(\d+)\]", answer)))
+    assert rejection_reason(verification, cited, echoed) == reason

@@ -38,6 +38,7 @@ from rag.api.schemas import (
     Model,
     ModelList,
     OpenAIErrorResponse,
+    Replacement,
 )
 from rag.api.state import State
 from rag.api.streaming import EVENT_STREAM, event_stream, in_threads, next_event, sse, stream_doc
@@ -87,6 +88,7 @@ async def chat_completions(body: ChatCompletionRequest, state: State) -> Respons
             choices=[Choice(message=AssistantMessage(content=answer.answer))],
             citations=answer.citations,
             verification=answer.verification,
+            replacement=Replacement.of(answer),
         )
     events = answerer.stream(question, history)
     await next_event(events)  # the passages: not part of OpenAI's stream, but what fails here still gets a status
@@ -126,6 +128,7 @@ class _Reply:
             choices=[ChunkChoice(delta=delta, finish_reason="stop" if answer is not None else None)],
             citations=answer.citations if answer is not None else None,
             verification=answer.verification if answer is not None else None,
+            replacement=Replacement.of(answer) if answer is not None else None,
         )
         return sse(chunk.model_dump_json())
 

@@ -101,6 +101,11 @@ class AskResponse(BaseModel):
     answerable: bool
     mode: AnswerMode = Field(description="Which answerer wrote the answer.")
     fallback_reason: str | None = Field(None, description="Why the LLM did not answer, when it was meant to.")
+    llm_draft: str | None = Field(
+        None,
+        description="The LLM's own answer, when it failed verification and `answer` replaced it (RAG_ON_UNVERIFIED). "
+        "When streaming, the deltas were this draft: show `answer` instead.",
+    )
     confidence: float
     reason: str = Field("", description="Why the passages do not answer, when they do not.")
     citations: list[Citation]
@@ -179,8 +184,27 @@ class Choice(BaseModel):
     finish_reason: Literal["stop"] = "stop"
 
 
+def _is_none(value: object) -> bool:
+    return value is None
+
+
+class Replacement(BaseModel):
+    """The LLM's answer failed verification and was replaced by an extractive one (RAG_ON_UNVERIFIED=fallback)."""
+
+    content: str = Field(description="The answer to show, with [n] markers that point into `citations`.")
+    reason: str = Field(description="Why the LLM's answer was not shown.")
+    llm_draft: str = Field(description="The LLM's answer, for debugging.")
+
+    @classmethod
+    def of(cls, answer: Answer) -> Replacement | None:
+        if answer.llm_draft is None:
+            return None
+        return cls(content=answer.answer, reason=answer.fallback_reason or "", llm_draft=answer.llm_draft)
+
+
 class ChatCompletion(BaseModel):
-    """OpenAI's response, plus `citations` and `verification` for the [n] markers of the content."""
+    """OpenAI's response, plus `citations` and `verification` for the [n] markers of the content, and
+    `replacement` when the LLM's answer failed verification and the content is the extractive answer."""
 
     id: str
     object: Literal["chat.completion"] = "chat.completion"
@@ -189,10 +213,7 @@ class ChatCompletion(BaseModel):
     choices: list[Choice]
     citations: list[Citation]
     verification: Verification
-
-
-def _is_none(value: object) -> bool:
-    return value is None
+    replacement: Replacement | None = Field(None, exclude_if=_is_none)
 
 
 class ChunkDelta(BaseModel):
@@ -210,7 +231,8 @@ class ChunkChoice(BaseModel):
 
 class ChatCompletionChunk(BaseModel):
     """One event of a streamed answer. The last one (finish_reason "stop") also carries `citations` and
-    `verification`; then `data: [DONE]`."""
+    `verification`, and `replacement` when the streamed text failed verification: show `replacement.content`
+    instead of it; then `data: [DONE]`."""
 
     id: str
     object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
@@ -219,6 +241,7 @@ class ChatCompletionChunk(BaseModel):
     choices: list[ChunkChoice]
     citations: list[Citation] | None = Field(None, exclude_if=_is_none)
     verification: Verification | None = Field(None, exclude_if=_is_none)
+    replacement: Replacement | None = Field(None, exclude_if=_is_none)
 
 
 class Model(BaseModel):

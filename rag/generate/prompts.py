@@ -82,6 +82,15 @@ def passage_block(n: int, passage: Passage) -> str:
     return f"<passage {shown}>\n{_defused(passage.text)}\n</passage>"
 
 
+_ECHOED_HEADER = re.compile(r'\b(?:n|title|publication|date)\s*=\s*["\'＂]')
+
+
+def echoes_prompt(answer: str) -> bool:
+    """Whether an answer reproduces the prompt's passage blocks (a small model's failure: it continues the prompt
+    instead of answering). The blocks' tags and header attributes never belong in an answer."""
+    return bool(_DELIMITER.search(answer) or "＜/passage" in answer or _ECHOED_HEADER.search(answer))
+
+
 def _defused(text: str) -> str:
     """A passage cannot open or close a passage tag: "</passage>" in the text becomes "＜/passage>"."""
     return _DELIMITER.sub(lambda m: f"＜{m.group(1)}passage", text)

@@ -46,10 +46,11 @@ def test_an_injected_instruction_stays_inside_its_passage(injected: tuple[str, F
     assert "＜/passage>" + INJECTION in passage  # its fake closing tag defused: quoted as data, inside the delimiters
     assert user["content"].count("</passage>") == user["content"].count("<passage ")
 
-    assert answer["mode"] == "llm"
-    assert answer["verification"]["ok"] is False
-    assert answer["verification"]["uncited_sentences"]  # the obeying answer cites nothing
-    assert answer["answerable"] is False  # and so does not count as an answer
+    # The obeying answer cites nothing and states a figure no passage holds: it is not shown.
+    assert answer["llm_draft"] == fake.reply
+    assert "9999" not in answer["answer"]
+    assert answer["mode"] == "extractive"
+    assert answer["fallback_reason"] == "the LLM's answer cited nothing and stated 1 figure not in the passages"
 
 
 def test_a_cited_answer_from_the_same_passages_verifies(injected: tuple[str, FakeLLM]) -> None:

@@ -45,6 +45,7 @@
       source: (n) => `来源 ${n}`,
       warning: "未核实：所引资料中没有这个数字",
       warnings: (n) => `⚠ ${n} 处数字未能在所引资料中核实，请谨慎使用。`,
+      replaced: "AI 生成的回答未通过核实，以下内容直接摘自资料。",
       network: "无法连接问答服务，请检查网络后重试。",
       rateLimited: (s) => (s ? `请求太频繁了，请 ${s} 秒后重试。` : "请求太频繁了，请稍后重试。"),
       failed: "出错了：",
@@ -74,6 +75,7 @@
       source: (n) => `Source ${n}`,
       warning: "Unverified: this figure is not in the cited passages",
       warnings: (n) => `⚠ ${n} figure${n > 1 ? "s" : ""} could not be verified against the cited passages.`,
+      replaced: "The AI's answer failed verification; this one is quoted from the sources.",
       network: "Cannot reach the service. Check your connection and retry.",
       rateLimited: (s) => (s ? `Too many requests: retry in ${s} s.` : "Too many requests: retry shortly."),
       failed: "Something went wrong: ",
@@ -458,6 +460,8 @@ mark{background:#ffe58f;color:inherit;padding:0 1px;border-radius:2px}
     msg.content = answer.answer;
     msg.citations = answer.citations || [];
     msg.answerable = answer.answerable;
+    // The streamed draft failed verification: the done event's answer replaces it.
+    msg.replaced = answer.llm_draft != null;
     const unsupported = answer.verification?.unsupported_figures || [];
     msg.unsupported = unsupported.map((f) => ({ figure: f.figure, start: f.start }));
     msg.status = "done";
@@ -573,6 +577,7 @@ mark{background:#ffe58f;color:inherit;padding:0 1px;border-radius:2px}
       info && h("span", { class: "tag" }, `ℹ ${T.notFound}`),
       !empty && text,
       warned > 0 && h("p", { class: "note caution" }, T.warnings(warned)),
+      msg.status === "done" && msg.replaced && h("p", { class: "note replaced" }, T.replaced),
       msg.status === "stopped" && h("p", { class: "note" }, T.stopped),
       cited,
       alert,
