@@ -159,6 +159,14 @@ def llm_api(widget_settings: Settings, module_fake_llm: FakeLLM) -> Iterator[str
         yield url
 
 
+@pytest.fixture(scope="module")
+def llm_flag_api(widget_settings: Settings, module_fake_llm: FakeLLM) -> Iterator[str]:
+    """The same, keeping an LLM answer that fails verification (flagged) instead of replacing it."""
+    settings = with_llm(widget_settings, module_fake_llm).model_copy(update={"on_unverified": "flag"})
+    with running(create_app(settings)) as url:
+        yield url
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _artifacts() -> Path:
     """Screenshots land in tests/artifacts/ (git-ignored), fresh each run."""

@@ -264,9 +264,9 @@ def test_answers_stream_token_by_token_and_stop_stops_them(
         context.close()
 
 
-def test_an_unverified_figure_carries_a_visible_warning(page: Page, llm_api: str, fake: FakeLLM) -> None:
+def test_an_unverified_figure_carries_a_visible_warning(page: Page, llm_flag_api: str, fake: FakeLLM) -> None:
     fake.reply = "截至5月底，湖州建设5G基站999个[1]。"  # no passage says 999
-    page.goto(f"{llm_api}/")
+    page.goto(f"{llm_flag_api}/")
     open_widget(page)
     answer = finished(ask(page, QUESTION))
     warning = answer.locator(".warn")
@@ -275,6 +275,21 @@ def test_an_unverified_figure_carries_a_visible_warning(page: Page, llm_api: str
     expect(warning.get_by_role("img")).to_have_attribute("aria-label", "未核实：所引资料中没有这个数字")
     expect(answer.locator(".note.caution")).to_be_visible()
     shot(page, "desktop-unverified.png")
+
+
+def test_a_streamed_draft_that_fails_verification_is_swapped_for_the_checked_answer(
+    page: Page, llm_api: str, fake: FakeLLM
+) -> None:
+    fake.reply = "截至5月底，湖州建设5G基站999个[1]。"  # streamed, then found unsupported
+    page.goto(f"{llm_api}/")
+    open_widget(page)
+    answer = finished(ask(page, QUESTION))
+    text = answer.locator(".text")
+    expect(text).not_to_contain_text("999")
+    expect(text).to_contain_text("773")
+    expect(answer.locator(".note.replaced")).to_have_text("AI 生成的回答未通过核实，以下内容直接摘自资料。")
+    expect(answer.locator(".cite").first).to_be_visible()
+    shot(page, "desktop-replaced.png")
 
 
 def test_a_widget_key_is_sent_and_too_many_requests_say_when_to_retry(
