@@ -30,6 +30,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from rag.arithmetic import Computation, find_computations
+
 FigureKind = Literal["number", "percent", "points"]
 CitationProblem = Literal["out_of_range", "malformed"]
 
@@ -79,6 +81,9 @@ class Verification(BaseModel):
     unsupported_figures: list[UnsupportedFigure]
     invalid_citations: list[InvalidCitation]
     uncited_sentences: list[str]
+    # equations written out in the answer ("94+40=134个"): a right one's result counts as supported when its
+    # operands are in the passages its sentence cites
+    computations: list[Computation] = []
 
 
 # --- citation markers -------------------------------------------------------------------------------------------
@@ -443,6 +448,8 @@ def rejection_reason(verification: Verification, n_cited: int, echoed: bool) -> 
     if n := len(verification.unsupported_figures):
         where = "the passages it cites" if n_cited else "the passages"
         problems.append(f"stated {n} figure{'s' if n > 1 else ''} not in {where}")
+    if wrong := [c.expression for c in verification.computations if not c.correct]:
+        problems.append(f"computed {', '.join(wrong)} wrongly")
     if n := len(verification.invalid_citations):
         problems.append(f"cited {n} passage{'s' if n > 1 else ''} that were not given")
     if not problems:
@@ -467,6 +474,7 @@ def verify_answer(answer: str, passages: Sequence[str]) -> Verification:
         if (problem := _problem(m, len(passages)))
     ]
     figures = extract_figures(answer)
+    computations = find_computations(answer, figures)
     facts: dict[int, set[tuple[Decimal, FigureKind]]] = {}
     unsupported: list[UnsupportedFigure] = []
     uncited: list[str] = []
@@ -479,16 +487,30 @@ def verify_answer(answer: str, passages: Sequence[str]) -> Verification:
                 facts[k] = {(f.value, f.kind) for f in extract_figures(passages[k - 1])}
         known = set().union(*(facts[k] for k in cited))
         claimed = [f for f in figures if start <= f.start < end]
+        computed = _computed_results(claimed, [c for c in computations if start <= c.start < end], known)
         unsupported += [
             UnsupportedFigure(figure=f.text, start=f.start, sentence=sentence, cited=cited)
             for f in claimed
-            if (f.value, f.kind) not in known
+            if (f.value, f.kind) not in known and f.start not in computed
         ]
         if not cites and (claimed or _is_claim(sentence)):
             uncited.append(sentence)
     return Verification(
-        ok=not (unsupported or invalid or uncited),
+        ok=not (unsupported or invalid or uncited) and all(c.correct for c in computations),
         unsupported_figures=unsupported,
         invalid_citations=invalid,
         uncited_sentences=uncited,
+        computations=computations,
     )
+
+
+def _computed_results(
+    claimed: Sequence[Figure], computations: Sequence[Computation], known: set[tuple[Decimal, FigureKind]]
+) -> set[int]:
+    """Where the sentence's right computations put their results, when every operand is a cited figure."""
+    supported: set[int] = set()
+    for computation in computations:
+        operands = [f for f in claimed if computation.start <= f.start < computation.result_start]
+        if computation.correct and all((f.value, f.kind) in known for f in operands):
+            supported.add(computation.result_start)
+    return supported

@@ -376,3 +376,26 @@ def test_rejection_reason_names_what_makes_an_answer_unfit(
     verification = verify_answer(answer, passages)
     cited = len(set(re.findall(r"\[(\d+)\]", answer)))
     assert rejection_reason(verification, cited, echoed) == reason
+
+
+@pytest.mark.parametrize(
+    ("answer", "ok", "correct"),
+    [
+        ("2013年盘活3.2万亩，2014年计划4万亩[1]；计划比上年多出4万亩-3.2万亩=0.8万亩[1]。", True, [True]),
+        ("吴兴园区有94个项目、南浔园区有40个[1]，合计94+40=134个[1]。", True, [True]),
+        ("吴兴园区有94个项目、南浔园区有40个[1]，合计94+40=144个[1]。", False, [False]),
+        ("计划比上年增长0.8万亩÷3.2万亩=25%[1]。", False, [True]),  # right, but 0.8万 is in no passage
+        ("计划比上年增长(4万亩-3.2万亩)÷3.2万亩=25%[1]。", True, [True]),
+        ("计划比上年增长4万亩-3.2万亩÷3.2万亩=25%[1]。", False, [False]),  # without the brackets it is wrong
+        ("人均约1.2亿÷3000万=4元[1]。", False, [True]),  # right arithmetic, but no passage holds 1.2亿 or 3000万
+        ("约为94×40=3760个[1]。", True, [True]),
+        ("比值4万÷3.2万=1.3[1]。", True, [True]),  # 1.25 written to one decimal
+    ],
+)
+def test_verify_accepts_a_computed_figure_only_when_its_arithmetic_and_operands_check_out(
+    answer: str, ok: bool, correct: list[bool]
+) -> None:
+    passages = ["盘活存量建设用地3.2万亩，2014年计划盘活4万亩。吴兴园区94个项目，南浔园区40个项目。"]
+    verification = verify_answer(answer, passages)
+    assert [c.correct for c in verification.computations] == correct
+    assert verification.ok is ok
