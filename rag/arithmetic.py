@@ -87,15 +87,13 @@ def _holds(formula: str, operands: Sequence[Figure], result: Figure) -> bool:
     return abs(computed - result.value) <= _rounding(result)
 
 
-def _formula(expression: str, operands: Sequence[Figure]) -> str:
-    """ "(4万亩-3.2万亩)÷3.2万亩" -> "(x0-x1)/x2": the operands become names, the rest ASCII operators."""
-    offset = operands[0].start - expression.index(operands[0].text)
-    pieces, position = [], 0
+def _formula(text: str, start: int, end: int, operands: Sequence[Figure]) -> str:
+    """text[start:end], e.g. "(4万亩-3.2万亩)÷3.2万亩", as "(x0-x1)/x2": operands become names, the rest ASCII."""
+    pieces, position = [], start
     for n, figure in enumerate(operands):
-        between = expression[position : figure.start - offset]
-        pieces.append("".join(_OPERATORS.get(ch, "") for ch in between) + f"x{n}")
-        position = figure.end - offset
-    pieces.append("".join(_OPERATORS.get(ch, "") for ch in expression[position:]))
+        pieces.append("".join(_OPERATORS.get(ch, "") for ch in text[position : figure.start]) + f"x{n}")
+        position = figure.end
+    pieces.append("".join(_OPERATORS.get(ch, "") for ch in text[position:end]))
     return "".join(pieces)
 
 
