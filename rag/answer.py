@@ -176,9 +176,8 @@ class Answerer:
                     yield ErrorEvent(message=str(exc), answer=self._finish(draft, "llm", str(exc)))
                     return
                 draft.fallback_reason, draft.fallback_code = str(exc), exc.reason
-        text = self._extractive_text(found, question)
-        yield DeltaEvent(text=text)
-        draft.text = text
+        draft.text, draft.answered = self._extractive_text(found, question)
+        yield DeltaEvent(text=draft.text)
         yield DoneEvent(answer=self._finish(draft, "extractive"))
 
     def condense(self, question: str, history: Sequence[dict[str, str]], llm: LLMClient | None) -> str:
@@ -243,28 +242,31 @@ class Answerer:
             return
         # What was streamed is superseded: the done event carries the answer to show instead.
         replacement = _Draft(draft.question, draft.standalone, draft.found, draft.started)
-        replacement.text = self._extractive_text(draft.found, draft.question)
+        replacement.text, replacement.answered = self._extractive_text(draft.found, draft.question)
         replacement.fallback_reason, replacement.fallback_code = rejected, "unverified"
         yield DoneEvent(answer=self._finish(replacement, "extractive").model_copy(update={"llm_draft": draft.text}))
 
-    def _extractive_text(self, found: Retrieved, question: str) -> str:
+    def _extractive_text(self, found: Retrieved, question: str) -> tuple[str, bool]:
+        """The extractive answer, and whether it answers (a refusal lists related sentences, cited)."""
         language = extractive.question_language(question)
-        if not found.answerability.answerable:
-            return extractive.not_in_corpus(language)
         chosen = extractive.choose_sentences(found.question, found.sentences, found.foreign)
-        return extractive.compose(chosen, language) if chosen else extractive.not_in_corpus(language)
+        if found.answerability.answerable and chosen:
+            return extractive.compose(chosen, language), True
+        related = extractive.related_sentences(found.sentences)
+        sources = {i: found.passages[i].publication or found.passages[i].source_file for i in found.foreign}
+        return extractive.not_in_corpus(language, related=related, sources=sources), False
 
     def _finish(self, draft: _Draft, mode: AnswerMode, error: str | None = None) -> Answer:
         passages = draft.found.passages[: draft.given] if draft.given is not None else draft.found.passages
         text = repair_citations(draft.text.strip(), len(passages))
         cited = sorted({n for n in map(int, _CITATION.findall(text)) if 1 <= n <= len(passages)})
-        refused = not cited
         verdict = draft.found.answerability
+        refused = not cited if mode == "llm" else not draft.answered
         return Answer(
             question=draft.question,
             standalone_question=draft.standalone,
             answer=text,
-            answerable=not refused and (mode == "llm" or verdict.answerable),
+            answerable=not refused,
             mode=mode,
             fallback_reason=draft.fallback_reason or error,
             fallback_code=draft.fallback_code,
@@ -316,6 +318,7 @@ class _Draft:
     started: float
     text: str = ""
     given: int | None = None  # passages numbered in the LLM prompt
+    answered: bool = False  # an extractive text that answers, not a refusal
     fallback_reason: str | None = None
     fallback_code: str | None = None
 

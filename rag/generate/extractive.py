@@ -9,7 +9,7 @@ saying it is extractive, in the question's language.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from rag.evidence import Question, Sentence, coverage, normalise
 
@@ -28,6 +28,11 @@ NOT_IN_CORPUS = {
     "zh": "资料中没有找到这个问题的答案。",
     "en": "The sources do not answer this question.",
 }
+RELATED = {
+    "zh": "相关但不是答案：",
+    "en": "Related, but not an answer:",
+}
+MAX_RELATED = 2
 
 
 def question_language(question: str) -> str:
@@ -62,10 +67,33 @@ def compose(sentences: Sequence[Sentence], language: str) -> str:
     return "\n".join(lines)
 
 
-def not_in_corpus(language: str, reason: str = "") -> str:
-    if not reason:
-        return NOT_IN_CORPUS[language]
-    return f"{NOT_IN_CORPUS[language]}（{reason}）" if language == "zh" else f"{NOT_IN_CORPUS[language]} ({reason})"
+def not_in_corpus(
+    language: str, reason: str = "", related: Sequence[Sentence] = (), sources: Mapping[int, str] | None = None
+) -> str:
+    """The refusal: what is missing when `reason` says it (in the question's language), then the closest sentences,
+    cited, under a line that says they do not answer, so a reader can judge. `sources` names the publication of
+    passages about another place, so their figures are read as theirs."""
+    lines = [NOT_IN_CORPUS[language]]
+    if reason:
+        lines[0] += f"{reason}。" if language == "zh" else f" {reason}."
+    if related:
+        lines.append(RELATED[language])
+    for sentence in related:
+        source = (sources or {}).get(sentence.passage)
+        said = (f"《{source}》：" if language == "zh" else f"{source}: ") if source else ""
+        lines.append(f"{said}{_LIST_NUMBER.sub('', sentence.text).strip()}[{sentence.passage + 1}]")
+    return "\n".join(lines)
+
+
+def related_sentences(ranked: Sequence[Sentence]) -> list[Sentence]:
+    """The closest sentences to show with a refusal: the best of each passage, best first, MAX_RELATED at most."""
+    shown: list[Sentence] = []
+    for sentence in ranked:
+        if sentence.coverage > 0 and all(s.passage != sentence.passage for s in shown):
+            shown.append(sentence)
+        if len(shown) == MAX_RELATED:
+            break
+    return shown
 
 
 def _adds_words(question: Question, sentence: Sentence, chosen: Sequence[Sentence]) -> bool:

@@ -53,7 +53,11 @@ def test_ask_refuses_what_the_corpus_does_not_hold(base_url: str) -> None:
 
     assert not answer.answerable
     assert answer.reason
-    assert answer.citations == []
+    # It shows what came closest, cited, under a line that says it is not the answer.
+    first, heading, *related = answer.answer.splitlines()
+    assert (first, heading) == ("资料中没有找到这个问题的答案。", "相关但不是答案：")
+    assert [f"[{c.n}]" for c in answer.citations] == [re.findall(r"\[\d+\]", line)[-1] for line in related]
+    assert answer.verification.ok
 
 
 def test_ask_reads_a_follow_up_with_the_history(base_url: str) -> None:

@@ -141,6 +141,8 @@ def test_demo_page_embeds_the_widget_without_errors_or_other_hosts(page: Page, s
     expect(answer).to_have_class(re.compile(r"\binfo\b"))
     expect(answer.locator(".tag")).to_have_text("ℹ 资料中未找到")
     expect(answer.locator(".alert")).to_have_count(0)
+    expect(answer.locator(".text")).to_contain_text("相关但不是答案：")
+    expect(answer.locator(".sources .src").first).to_be_visible()  # what came closest, cited
     expect(page.locator(".msg.user")).to_have_text(REFUSED)
     shot(page, "desktop-not-in-corpus.png")
 

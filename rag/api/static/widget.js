@@ -560,7 +560,8 @@ mark{background:#ffe58f;color:inherit;padding:0 1px;border-radius:2px}
     if (pending) text.textContent = T.searching;
     else answerText(text, msg);
     const warned = msg.status === "done" ? text.querySelectorAll(".warn").length : 0;
-    const cited = msg.status === "done" && !info ? sources(msg) : null;
+    // A refusal cites what came closest ("related, not an answer"): its sources open like an answer's.
+    const cited = msg.status === "done" ? sources(msg) : null;
     const alert =
       msg.status === "error" &&
       h(
