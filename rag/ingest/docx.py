@@ -109,7 +109,8 @@ def _articles(blocks: list[Block]) -> DocxText:
         if block.level is not None and block.level == split_level and draft.spans:
             parsed.drafts.append(draft)
             draft = Draft()
-        role: SpanRole = "title" if block.level is not None and not draft.has("title") and not draft.has("body") else "body"
+        opens = block.level is not None and not draft.has("title") and not draft.has("body")
+        role: SpanRole = "title" if opens else "body"
         draft.add(role, offset, offset + len(block.text))
         pieces.append(block.text)
         offset += len(block.text) + 2
