@@ -143,3 +143,11 @@ class JobNotFoundError(DocumentError):
 
 class RejectedDocumentError(DocumentError):
     """The upload itself is wrong (empty, too large, not the type it claims); nothing was stored."""
+
+
+class UploadTooLargeError(RejectedDocumentError):
+    pass
+
+
+class MismatchedTypeError(RejectedDocumentError):
+    """The file's content is not the type its name or media type claims."""

@@ -234,6 +234,11 @@ class IndexReader:
         rows = self._db.execute(query, args).fetchall()
         return [(int(rowid), -float(score)) for rowid, score in rows]
 
+    def chunk_counts(self) -> dict[str, int]:
+        """Chunks per source file (rag.documents lists them per document)."""
+        rows = self._db.execute("SELECT source_file, COUNT(*) FROM chunks GROUP BY source_file").fetchall()
+        return {str(name): int(n) for name, n in rows}
+
     # --- filters (rag.filters) -----------------------------------------------------------------------
 
     def chunk_ids_matching(self, filters: SearchFilters) -> set[int]:
