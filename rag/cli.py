@@ -396,3 +396,9 @@ def main() -> None:
     except RagError as exc:
         errors.print(f"[red]error:[/red] {exc}", highlight=False)
         sys.exit(EXIT_USER_ERROR)
+
+
+# `rag documents add|list|rm` (rag.cli_documents)
+from rag.cli_documents import documents_app  # noqa: E402 - the sub-app registers after the commands above
+
+app.add_typer(documents_app, name="documents")
