@@ -61,6 +61,7 @@ def parse_html(path: Path, data: bytes) -> HtmlText:
         with_metadata=True,
         include_comments=False,
         include_tables=True,
+        favor_precision=True,  # a list or index page gives nothing rather than its links as "text"
         date_extraction_params={"original_date": True, "extensive_search": True},
     )
     body = (getattr(document, "text", None) or "").strip() if document is not None else ""
