@@ -91,8 +91,9 @@ class Added(BaseModel):
 class Documents:
     """The library behind `/api/documents` and `rag documents`."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, lock_wait_s: float = LOCK_WAIT_S) -> None:
         self.settings = settings
+        self.lock_wait_s = lock_wait_s
         self.store = UploadStore.of(settings)
         self.jobs_dir = self.store.root / "jobs"
         self._queue: queue.Queue[str | None] = queue.Queue()
@@ -232,7 +233,7 @@ class Documents:
 
         job = self._save(job.model_copy(update={"status": "running"}))
         report_progress = self._progress_reporter(job)
-        deadline = time.monotonic() + LOCK_WAIT_S
+        deadline = time.monotonic() + self.lock_wait_s
         try:
             while True:
                 try:

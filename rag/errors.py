@@ -133,7 +133,9 @@ class DocumentError(RagError):
 
 class DocumentNotFoundError(DocumentError):
     def __init__(self, document_id: str) -> None:
-        super().__init__(f"no document with id {document_id!r}; list them with `rag documents list` or `GET /api/documents`")
+        super().__init__(
+            f"no document with id {document_id!r}; list them with `rag documents list` or `GET /api/documents`"
+        )
 
 
 class JobNotFoundError(DocumentError):

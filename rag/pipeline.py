@@ -112,6 +112,10 @@ def ingest(settings: Settings, *, rebuild: bool = False, progress: ProgressCallb
     problems: dict[str, dict[str, object]] = {}
     with IndexWriter(settings.index_dir, rebuild=reason is not None) as writer:
         known = writer.source_records()
+        # Removals first: a document replaced in another format (doc-1.html -> doc-1.pdf) reuses its article ids.
+        for gone in sorted(set(known) - set(hashes)):
+            writer.delete_source(gone)
+            reports.append(FileReport(gone, "removed"))
         for done, path in enumerate(paths):
             report_progress("read", done, len(paths))
             previous = known.get(path.name)
@@ -133,9 +137,6 @@ def ingest(settings: Settings, *, rebuild: bool = False, progress: ProgressCallb
                 writer.delete_source(path.name)
                 reports.append(FileReport(path.name, "skipped", message=loaded.message))
         report_progress("read", len(paths), len(paths))
-        for gone in sorted(set(known) - set(hashes)):
-            writer.delete_source(gone)
-            reports.append(FileReport(gone, "removed"))
         embedded = _embed_new_chunks(writer, settings, report_progress)
         embedder = get_embedder(settings)
         writer.sync_vectors(embedder.model_id, embedder.dim, settings.index_type)
