@@ -56,36 +56,37 @@ def news_page(article: Article, *, site: str, date: str, url: str, charset: str 
 
 
 def epaper_pdf(articles: list[Article], *, folio: str = "湖州日报 2023年6月12日 第A01版") -> bytes:
-    """One A4 page holding the articles side by side, each a bold headline over its body in narrow lines."""
+    """One A4 page holding the articles side by side, each a large headline over its body in narrow lines.
+
+    The text is written to the PDF row by row across the columns, as many layout programs write it, so the
+    order of the file's text operators is not the reading order: only the geometry tells the columns apart.
+    """
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
     from reportlab.pdfgen import canvas
 
     pdfmetrics.registerFont(TTFont("WQY", str(CJK_FONT), subfontIndex=0))
-    buffer = io.BytesIO()
-    page = canvas.Canvas(buffer, pagesize=A4)
     width, height = A4
-    page.setFont("WQY", 8)
-    page.drawString(40, height - 30, folio)
     column = (width - 80 - 20 * (len(articles) - 1)) / len(articles)
+    lines: list[tuple[float, float, int, str]] = [(40, height - 30, 8, folio), (width / 2 - 10, 30, 8, "A01")]
     for index, article in enumerate(articles):
         x = 40 + index * (column + 20)
         y = height - 70
-        page.setFont("WQY", 16)
         for line in textwrap.wrap(article.title.replace("\n", " "), int(column // 16)):
-            page.drawString(x, y, line)
+            lines.append((x, y, 16, line))
             y -= 22
         y -= 8
-        page.setFont("WQY", 9)
         for paragraph in paragraphs(article):
             for line in textwrap.wrap("\u3000\u3000" + paragraph, int(column // 9)):
-                page.drawString(x, y, line.replace("\u3000", " "))
+                if y >= 60:
+                    lines.append((x, y, 9, line.replace("\u3000", " ")))
                 y -= 13
-                if y < 60:
-                    break
-    page.setFont("WQY", 8)
-    page.drawString(width / 2 - 10, 30, "A01")
+    buffer = io.BytesIO()
+    page = canvas.Canvas(buffer, pagesize=A4)
+    for x, y, size, text in sorted(lines, key=lambda line: (-line[1], line[0])):
+        page.setFont("WQY", size)
+        page.drawString(x, y, text)
     page.save()
     return buffer.getvalue()
 

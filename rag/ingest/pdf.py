@@ -3,8 +3,10 @@
 An e-paper page holds several articles side by side, each a headline over one or more columns. Words are put in
 reading order by a recursive XY cut: a region is cut first at a vertical gutter that runs its whole height (two
 articles, or two columns, side by side), else at its widest horizontal gap (a headline over its body), until a
-region is one line. pdfminer's own layout analysis orders text boxes by a single weighted coordinate, which
-interleaves side-by-side articles whose lines are level with each other.
+region is one line. pdfminer's own layout analysis (which orders text boxes by a weighted coordinate)
+pairs the headlines of neighbouring articles that are printed level with each other (both headlines, then both
+bodies), and pypdf's and pdfplumber's plain text extraction interleave side-by-side columns line by line
+when a file writes its text row by row across them (bench/extractors.py measures all three).
 
 Lines printed clearly larger than the body text are headlines: each run of them starts an article, as a
 headline starts one on the OCR'd pages (rag.ingest.newspaper). Lines printed clearly smaller at a page's top
