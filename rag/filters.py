@@ -10,8 +10,19 @@ not to the top k afterwards, so a narrow filter still fills k passages when the 
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+
+def _written_date(value: object) -> object:
+    """Only a date or its YYYY-MM-DD text: pydantic would otherwise read a number as seconds since 1970."""
+    if value is None or isinstance(value, date | str):
+        return value
+    raise ValueError("a date is written YYYY-MM-DD")
+
+
+IsoDate = Annotated[date, BeforeValidator(_written_date)]
 
 
 class SearchFilters(BaseModel):
@@ -20,8 +31,8 @@ class SearchFilters(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    date_from: date | None = Field(None, description="Earliest article date, YYYY-MM-DD (inclusive).")
-    date_to: date | None = Field(None, description="Latest article date, YYYY-MM-DD (inclusive).")
+    date_from: IsoDate | None = Field(None, description="Earliest article date, YYYY-MM-DD (inclusive).")
+    date_to: IsoDate | None = Field(None, description="Latest article date, YYYY-MM-DD (inclusive).")
     publication: str | None = Field(None, min_length=1, max_length=200, description="Publication, e.g. 湖州日报.")
     source: str | None = Field(None, min_length=1, max_length=300, description="Source file or document id.")
 

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 
 from rag.api.errors import RequestError, documented
 from rag.api.security import APIKeys, bearer_token
@@ -45,7 +46,7 @@ _UPLOAD_BODY = {
                     },
                 }
             },
-            "application/json": {"schema": {"$ref": "#/components/schemas/DocumentText"}},
+            "application/json": {"schema": "DocumentText"},  # filled in below, once the model is defined
         },
     }
 }
@@ -57,6 +58,9 @@ class DocumentText(DocumentFields):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     text: str = Field(min_length=1, description="The document's text (paragraphs separated by blank lines).")
+
+
+_UPLOAD_BODY["requestBody"]["content"]["application/json"]["schema"] = DocumentText.model_json_schema()
 
 
 class Accepted(BaseModel):
@@ -89,7 +93,7 @@ def _require_admin(request: Request) -> None:
 
 DocumentsLibrary = Annotated[Documents, Depends(_documents)]
 Admin = Depends(_require_admin)
-_WRITE_ERRORS = documented(401, 403, 413, 415, 422)
+_WRITE_ERRORS = documented(400, 401, 403, 413, 415, 422, 503)
 
 
 @router.post("/documents", status_code=202, dependencies=[Admin], openapi_extra=_UPLOAD_BODY, responses=_WRITE_ERRORS)
@@ -115,14 +119,16 @@ async def replace_document(document_id: str, request: Request, documents: Docume
     return Accepted(document_id=document_id, job_id=job.job_id)
 
 
-@router.delete("/documents/{document_id}", status_code=202, dependencies=[Admin], responses=documented(401, 403, 404))
+@router.delete(
+    "/documents/{document_id}", status_code=202, dependencies=[Admin], responses=documented(401, 403, 404, 422, 503)
+)
 def delete_document(document_id: str, documents: DocumentsLibrary) -> Accepted:
     """Delete a document: its articles leave the index when the job is done."""
     job = documents.delete(document_id)
     return Accepted(document_id=document_id, job_id=job.job_id)
 
 
-@router.get("/documents", responses=documented(422))
+@router.get("/documents", responses=documented(422, 503))
 def list_documents(
     documents: DocumentsLibrary,
     state: State,
@@ -134,15 +140,30 @@ def list_documents(
     return DocumentPage(total=total, offset=offset, limit=limit, documents=page)
 
 
-@router.get("/documents/{document_id}", responses=documented(404))
+@router.get("/documents/{document_id}", responses=documented(404, 422, 503))
 def get_document(document_id: str, documents: DocumentsLibrary, state: State) -> DocumentInfo:
     return documents.get(document_id, state.index)
 
 
-@router.get("/jobs/{job_id}", responses=documented(404))
+@router.get("/jobs/{job_id}", responses=documented(404, 422, 503))
 def get_job(job_id: str, documents: DocumentsLibrary) -> Job:
     """A job's status (queued, running, done, failed), progress (0..1), counts and error."""
     return documents.job(job_id)
+
+
+def _refuse_other_methods(path: str, allowed: tuple[str, ...]) -> None:
+    """A 405 whose `Allow` names every method of `path`: with several routes on one path, Starlette's own 405 names
+    only the methods of the first."""
+
+    def not_allowed() -> None:
+        raise HTTPException(405, headers={"Allow": ", ".join(allowed)})
+
+    others = sorted({"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE"} - set(allowed))
+    router.add_api_route(path, not_allowed, methods=others, include_in_schema=False)
+
+
+_refuse_other_methods("/documents", ("GET", "POST"))
+_refuse_other_methods("/documents/{document_id}", ("GET", "PUT", "DELETE"))
 
 
 async def _read_upload(request: Request, documents: Documents) -> tuple[Upload, DocumentFields]:
