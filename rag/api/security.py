@@ -60,7 +60,7 @@ def install_security(app: FastAPI, settings: Settings, *, rate_window_s: int = 6
     app.add_middleware(
         CORSMiddleware,
         allow_origins=origins,
-        allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+        allow_methods=["GET", "POST", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type"],
         expose_headers=["Retry-After"],
     )
