@@ -156,7 +156,7 @@ def _filters(since: str | None, until: str | None, publication: str | None) -> S
     from rag.filters import SearchFilters
 
     try:
-        return SearchFilters(date_from=since, date_to=until, publication=publication)  # type: ignore[arg-type]
+        return SearchFilters.model_validate({"date_from": since, "date_to": until, "publication": publication})
     except ValidationError as exc:
         raise ConfigError(f"--since/--until/--publication: {exc.errors()[0]['msg']} (dates are YYYY-MM-DD)") from exc
 

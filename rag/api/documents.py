@@ -29,7 +29,17 @@ from rag.models import DocumentFields
 router = APIRouter(prefix="/api", tags=["documents"])
 _Model = TypeVar("_Model", bound=BaseModel)
 _FIELDS = ("title", "date", "publication", "url")
-_UPLOAD_BODY = {
+
+
+class DocumentText(DocumentFields):
+    """A document sent as JSON: its text, and the same optional fields as an upload."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    text: str = Field(min_length=1, description="The document's text (paragraphs separated by blank lines).")
+
+
+_UPLOAD_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {
@@ -46,21 +56,10 @@ _UPLOAD_BODY = {
                     },
                 }
             },
-            "application/json": {"schema": "DocumentText"},  # filled in below, once the model is defined
+            "application/json": {"schema": DocumentText.model_json_schema()},
         },
     }
 }
-
-
-class DocumentText(DocumentFields):
-    """A document sent as JSON: its text, and the same optional fields as an upload."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    text: str = Field(min_length=1, description="The document's text (paragraphs separated by blank lines).")
-
-
-_UPLOAD_BODY["requestBody"]["content"]["application/json"]["schema"] = DocumentText.model_json_schema()
 
 
 class Accepted(BaseModel):
