@@ -37,6 +37,7 @@ from rag.embedding import Embedder
 from rag.embedding.cache import PassageVectors
 from rag.errors import ConfigError
 from rag.evidence import Question, Sentence, analyse_question, normalise, rank_sentences
+from rag.filters import SearchFilters
 from rag.generate import extractive
 from rag.generate.condense import condense_by_rule, needs_condensing
 from rag.generate.llm import LLMClient, LLMError
@@ -144,9 +145,14 @@ class Answerer:
         self._places = sorted({p for pub in index.publications() if (p := publication_place(pub))})
 
     def ask(
-        self, question: str, history: Sequence[dict[str, str]] = (), k: int | None = None, mode: RequestedMode = "auto"
+        self,
+        question: str,
+        history: Sequence[dict[str, str]] = (),
+        k: int | None = None,
+        mode: RequestedMode = "auto",
+        filters: SearchFilters | None = None,
     ) -> Answer:
-        for event in self.stream(question, history, k, mode, streaming=False):
+        for event in self.stream(question, history, k, mode, streaming=False, filters=filters):
             if isinstance(event, DoneEvent | ErrorEvent):
                 return event.answer
         raise AssertionError("stream() always ends with a done or an error event")
@@ -159,11 +165,12 @@ class Answerer:
         mode: RequestedMode = "auto",
         *,
         streaming: bool = True,
+        filters: SearchFilters | None = None,
     ) -> Generator[AnswerEvent, None, None]:
         started = time.perf_counter()
         llm = self._llm_for(mode)
         standalone = self.condense(question, history, llm)
-        found = self.retrieve(standalone, k or self.settings.answer_passages)
+        found = self.retrieve(standalone, k or self.settings.answer_passages, filters)
         yield PassagesEvent(standalone_question=standalone, passages=found.passages)
         draft = _Draft(question, standalone, found, started)
         if llm is not None:
@@ -192,9 +199,9 @@ class Answerer:
                 pass  # the rule below still gives retrieval a standalone question
         return condense_by_rule(question, history)
 
-    def retrieve(self, question: str, k: int) -> Retrieved:
+    def retrieve(self, question: str, k: int, filters: SearchFilters | None = None) -> Retrieved:
         options = fusion_options(self.settings)
-        passages = search(self.index, self.embedder, question, k, "hybrid", options, reranker=self.reranker)
+        passages = search(self.index, self.embedder, question, k, "hybrid", options, self.reranker, filters)
         analysed = analyse_question(question, self.index.document_frequencies, self.index.chunk_count())
         places = question_places(question, self._places, self.settings.home_place)
         foreign = {i for i, passage in enumerate(passages) if is_foreign(passage, places)}

@@ -23,6 +23,7 @@ from rag.errors import RagError
 if TYPE_CHECKING:
     from rag.answer import Answer
     from rag.evaluate import Report, Scores
+    from rag.filters import SearchFilters
     from rag.retrieval import SearchMode
     from rag.verify import Verification
 
@@ -119,6 +120,9 @@ def search(
         SearchModeOption, typer.Option(help="hybrid (both, fused), dense (embeddings) or bm25 (words).")
     ] = SearchModeOption.hybrid,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    since: Annotated[str | None, typer.Option("--since", help="Only articles dated on or after YYYY-MM-DD.")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Only articles dated on or before YYYY-MM-DD.")] = None,
+    publication: Annotated[str | None, typer.Option("--publication", help="Only this publication's articles.")] = None,
 ) -> None:
     """Show the passages of the index that best match a question."""
     from rag.embedding import get_embedder
@@ -129,7 +133,8 @@ def search(
     settings = _settings(ctx)
     with open_index(settings.index_dir) as index:
         embedder = get_embedder(settings)
-        passages = run_search(index, embedder, question, k, mode.value, fusion_options(settings))
+        filters = _filters(since, until, publication)
+        passages = run_search(index, embedder, question, k, mode.value, fusion_options(settings), filters=filters)
     if as_json:
         fields = {"rank", "chunk_id", "article_id", "title", "publication", "source_file", "date", "text", "score"}
         payload = {"query": question, "passages": [p.model_dump(include=fields) for p in passages]}
@@ -143,6 +148,18 @@ def search(
         console.print(f"[bold]{p.rank}.[/bold] [cyan]{p.score:.3f}[/cyan]  [bold]{p.title}[/bold]  [dim]{where}[/dim]")
         console.print(p.text, highlight=False)
         console.print()
+
+
+def _filters(since: str | None, until: str | None, publication: str | None) -> SearchFilters | None:
+    from pydantic import ValidationError
+
+    from rag.errors import ConfigError
+    from rag.filters import SearchFilters
+
+    try:
+        return SearchFilters.model_validate({"date_from": since, "date_to": until, "publication": publication})
+    except ValidationError as exc:
+        raise ConfigError(f"--since/--until/--publication: {exc.errors()[0]['msg']} (dates are YYYY-MM-DD)") from exc
 
 
 class AnswerModeOption(StrEnum):
@@ -161,6 +178,9 @@ def ask(
     ] = AnswerModeOption.auto,
     show_passages: Annotated[bool, typer.Option("--show-passages", help="Also print every passage given.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
+    since: Annotated[str | None, typer.Option("--since", help="Only articles dated on or after YYYY-MM-DD.")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Only articles dated on or before YYYY-MM-DD.")] = None,
+    publication: Annotated[str | None, typer.Option("--publication", help="Only this publication's articles.")] = None,
 ) -> None:
     """Answer a question with [n] citations to the articles, and check every figure against them."""
     from rag.answer import Answerer
@@ -174,7 +194,7 @@ def ask(
         answerer = Answerer(
             settings, index, get_embedder(settings), LLMClient.from_settings(settings), reranker_for(settings)
         )
-        answer = answerer.ask(question, k=k, mode=mode.value)
+        answer = answerer.ask(question, k=k, mode=mode.value, filters=_filters(since, until, publication))
     if as_json:
         print(answer.model_dump_json(indent=2))
         return
@@ -377,3 +397,9 @@ def main() -> None:
     except RagError as exc:
         errors.print(f"[red]error:[/red] {exc}", highlight=False)
         sys.exit(EXIT_USER_ERROR)
+
+
+# `rag documents add|list|rm` (rag.cli_documents)
+from rag.cli_documents import documents_app  # noqa: E402 - the sub-app registers after the commands above
+
+app.add_typer(documents_app, name="documents")

@@ -104,7 +104,13 @@ class Settings(BaseSettings):
     max_history_messages: int = Field(20, ge=0, description="Most chat history messages accepted.")
     max_body_kib: int = Field(64, ge=1, description="Largest request body accepted, in KiB.")
 
-    @field_validator("api_keys", "widget_api_keys", "cors_origins", mode="before")
+    # Documents over HTTP (rag.documents, /api/documents)
+    admin_api_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Bearer keys that may add, replace and delete documents (and read all)."
+    )
+    max_upload_mb: float = Field(32.0, gt=0, description="Largest document accepted by POST /api/documents, in MiB.")
+
+    @field_validator("api_keys", "widget_api_keys", "cors_origins", "admin_api_keys", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):

@@ -8,10 +8,14 @@ RagError
  │         ├── BinaryFileError
  │         ├── UndecodableFileError
  │         └── FileTooLargeError
- └── IndexError_              the on-disk index is missing, locked or incompatible
-      ├── IndexNotFoundError
-      ├── IndexLockedError
-      └── ArticleNotFoundError
+ ├── IndexError_              the on-disk index is missing, locked or incompatible
+ │    ├── IndexNotFoundError
+ │    ├── IndexLockedError
+ │    └── ArticleNotFoundError
+ └── DocumentError            a document request cannot be carried out
+      ├── DocumentNotFoundError, JobNotFoundError
+      └── RejectedDocumentError  (the upload is empty, too large or not what it claims)
+SourceError also has DocumentFormatError: ScannedPdfError, EncryptedPdfError, DamagedDocumentError, ZipBombError.
 
 Messages say what failed and what to do about it.
 """
@@ -84,3 +88,68 @@ class IndexLockedError(IndexError_):
 class ArticleNotFoundError(IndexError_):
     def __init__(self, article_id: str) -> None:
         super().__init__(f"no article with id {article_id!r}; list ids with `rag articles`")
+
+
+# --- documents: PDF, DOCX and HTML sources, and documents sent over HTTP ---------------------------
+
+
+class DocumentFormatError(SourceError):
+    """A PDF, DOCX or HTML file that cannot be read as what it is (scanned, encrypted, damaged, not what it claims)."""
+
+
+class ScannedPdfError(DocumentFormatError):
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            path,
+            "is a PDF with no text layer (a scan or a picture of pages); run OCR on it first (e.g. `ocrmypdf in.pdf "
+            "out.pdf`) and send the result",
+        )
+
+
+class EncryptedPdfError(DocumentFormatError):
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            path, "is an encrypted PDF that needs a password to open; save an unprotected copy and send that"
+        )
+
+
+class DamagedDocumentError(DocumentFormatError):
+    def __init__(self, path: Path, kind: str, reason: str) -> None:
+        super().__init__(path, f"is a damaged {kind} file ({reason}); open it and save or export it again")
+
+
+class ZipBombError(DocumentFormatError):
+    def __init__(self, path: Path, unpacked_bytes: int, limit_bytes: int) -> None:
+        super().__init__(
+            path,
+            f"unpacks to {unpacked_bytes / 2**20:.0f} MiB, over the {limit_bytes / 2**20:.0f} MiB a document may "
+            "unpack to (a zip bomb?); send the document itself",
+        )
+
+
+class DocumentError(RagError):
+    """A request about documents sent over HTTP or `rag documents` that cannot be carried out."""
+
+
+class DocumentNotFoundError(DocumentError):
+    def __init__(self, document_id: str) -> None:
+        super().__init__(
+            f"no document with id {document_id!r}; list them with `rag documents list` or `GET /api/documents`"
+        )
+
+
+class JobNotFoundError(DocumentError):
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"no job with id {job_id!r}; a job id comes from `POST /api/documents`")
+
+
+class RejectedDocumentError(DocumentError):
+    """The upload itself is wrong (empty, too large, not the type it claims); nothing was stored."""
+
+
+class UploadTooLargeError(RejectedDocumentError):
+    pass
+
+
+class MismatchedTypeError(RejectedDocumentError):
+    """The file's content is not the type its name or media type claims."""

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 SpanRole = Literal["kicker", "title", "subtitle", "byline", "body", "credit", "attribution", "date"]
 ArticleKind = Literal["article", "photo", "teaser", "fragment"]
-DateKind = Literal["published", "crawled"]
+DateKind = Literal["published", "crawled", "unknown"]
 
 
 class SourceSpan(BaseModel):
@@ -42,6 +42,7 @@ class Article(BaseModel):
     publication: str | None = None
     date: str | None = None
     date_kind: DateKind | None = None
+    url: str | None = None
     text: str = ""
     spans: tuple[SourceSpan, ...] = ()
 
@@ -105,3 +106,27 @@ class Passage(BaseModel):
     text: str
     start: int = 0
     end: int = 0
+
+
+class DocumentFields(BaseModel):
+    """What a document's sender says about it (`POST /api/documents`): each given field overrides the loader's."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    title: str | None = Field(None, max_length=500)
+    date: str | None = Field(None, pattern=r"^\d{4}-\d{2}-\d{2}$", description="Publication date, YYYY-MM-DD.")
+    publication: str | None = Field(None, max_length=200)
+    url: str | None = Field(None, max_length=2000)
+
+    def apply(self, articles: tuple[Article, ...]) -> tuple[Article, ...]:
+        update: dict[str, object] = {}
+        if self.date:
+            update.update(date=self.date, date_kind="published")
+        if self.publication:
+            update["publication"] = self.publication
+        if self.url:
+            update["url"] = self.url
+        changed = tuple(a.model_copy(update=update) for a in articles)
+        if self.title and len(changed) == 1:  # a title names the one article; a page of several keeps theirs
+            changed = (changed[0].model_copy(update={"title": self.title}),)
+        return changed

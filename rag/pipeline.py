@@ -16,6 +16,7 @@ from rag.chunking import ChunkingSettings, chunk_article
 from rag.config import Settings
 from rag.embedding import get_embedder
 from rag.ingest import LOADER_VERSION, LoadedSource, corpus_files, file_sha256, try_load_source
+from rag.ingest.uploads import UploadStore
 from rag.store import IndexWriter, SourceRecord, read_manifest
 
 FileStatus = Literal["new", "changed", "unchanged", "removed", "skipped", "refused"]
@@ -91,8 +92,11 @@ def build_signature(settings: Settings) -> dict[str, Any]:
 def ingest(settings: Settings, *, rebuild: bool = False, progress: ProgressCallback | None = None) -> IngestReport:
     """Bring the index up to date with the corpus folder, touching only files that changed."""
     report_progress = progress or (lambda stage, done, total: None)
-    paths = corpus_files(settings.corpus_dir)
-    hashes = {path.name: file_sha256(path) for path in paths}
+    # Documents sent over HTTP are read beside the corpus folder, with the fields their senders gave.
+    uploads = UploadStore.of(settings)
+    uploaded = uploads.originals()
+    paths = corpus_files(settings.corpus_dir) + uploaded
+    hashes = {path.name: uploads.source_hash(path) if path in uploaded else file_sha256(path) for path in paths}
     manifest = read_manifest(settings.index_dir) if settings.index_dir.exists() else None
     signature = build_signature(settings)
     if manifest and not rebuild and manifest.get("build") == signature and _hashes_match(manifest, hashes):
@@ -102,19 +106,24 @@ def ingest(settings: Settings, *, rebuild: bool = False, progress: ProgressCallb
         )  # fmt: skip
 
     reason = _rebuild_reason(manifest, signature, rebuild)
-    max_bytes = int(settings.max_source_mb * 2**20)
+    max_bytes = int(max(settings.max_source_mb, settings.max_upload_mb) * 2**20)
     chunking = chunking_settings(settings)
     reports: list[FileReport] = []
     problems: dict[str, dict[str, object]] = {}
     with IndexWriter(settings.index_dir, rebuild=reason is not None) as writer:
         known = writer.source_records()
+        # Removals first: a document replaced in another format (doc-1.html -> doc-1.pdf) reuses its article ids.
+        for gone in sorted(set(known) - set(hashes)):
+            writer.delete_source(gone)
+            reports.append(FileReport(gone, "removed"))
         for done, path in enumerate(paths):
             report_progress("read", done, len(paths))
             previous = known.get(path.name)
             if previous is not None and previous.sha256 == hashes[path.name]:
                 reports.append(_report(previous, "unchanged"))
                 continue
-            loaded = try_load_source(path, max_bytes)
+            fields = uploads.document_fields(path) if path in uploaded else None
+            loaded = try_load_source(path, max_bytes, fields)
             if isinstance(loaded, LoadedSource):
                 chunks = [c for article in loaded.articles for c in chunk_article(article, chunking)]
                 writer.put_source(_record(loaded), loaded.articles, chunks)
@@ -128,9 +137,6 @@ def ingest(settings: Settings, *, rebuild: bool = False, progress: ProgressCallb
                 writer.delete_source(path.name)
                 reports.append(FileReport(path.name, "skipped", message=loaded.message))
         report_progress("read", len(paths), len(paths))
-        for gone in sorted(set(known) - set(hashes)):
-            writer.delete_source(gone)
-            reports.append(FileReport(gone, "removed"))
         embedded = _embed_new_chunks(writer, settings, report_progress)
         embedder = get_embedder(settings)
         writer.sync_vectors(embedder.model_id, embedder.dim, settings.index_type)

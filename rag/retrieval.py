@@ -16,6 +16,7 @@ from rag.bm25 import match_query
 from rag.config import Settings
 from rag.embedding import Embedder
 from rag.evidence import analyse_question, rank_sentences
+from rag.filters import SearchFilters, active
 from rag.models import Article, Passage
 from rag.rerank import Reranker, get_reranker
 from rag.store import IndexReader
@@ -46,12 +47,13 @@ def search(
     mode: SearchMode,
     options: FusionOptions,
     reranker: Reranker | None = None,
+    filters: SearchFilters | None = None,
 ) -> list[Passage]:
     if mode == "dense":
-        return dense_search(index, embedder, question, k)
+        return dense_search(index, embedder, question, k, filters)
     if mode == "bm25":
-        return bm25_search(index, question, k)
-    return hybrid_search(index, embedder, question, k, options, reranker)
+        return bm25_search(index, question, k, filters)
+    return hybrid_search(index, embedder, question, k, options, reranker, filters)
 
 
 def hybrid_search(
@@ -61,11 +63,15 @@ def hybrid_search(
     k: int,
     options: FusionOptions,
     reranker: Reranker | None = None,
+    filters: SearchFilters | None = None,
 ) -> list[Passage]:
     index.check_embedder(embedder.model_id, embedder.dim)
-    dense = index.dense(embedder.embed_query(question), options.candidates)
+    allowed = _allowed(index, filters)
+    if allowed is not None and not allowed:
+        return []
+    dense = index.dense(embedder.embed_query(question), options.candidates, allowed)
     match = match_query(question)
-    lexical = index.bm25(match, options.candidates) if match else []
+    lexical = index.bm25(match, options.candidates, allowed) if match else []
     fused: dict[int, float] = {}
     for hits, weight in ((dense, options.dense_weight), (lexical, options.bm25_weight)):
         for rank, (int_id, _) in enumerate(hits, start=1):
@@ -121,15 +127,29 @@ def _diversified(passages: list[Passage], k: int, max_per_article: int) -> list[
     return [p.model_copy(update={"rank": rank}) for rank, p in enumerate(chosen, start=1)]
 
 
-def dense_search(index: IndexReader, embedder: Embedder, question: str, k: int) -> list[Passage]:
+def dense_search(
+    index: IndexReader, embedder: Embedder, question: str, k: int, filters: SearchFilters | None = None
+) -> list[Passage]:
     index.check_embedder(embedder.model_id, embedder.dim)
-    hits = index.dense(embedder.embed_query(question), k)
+    allowed = _allowed(index, filters)
+    if allowed is not None and not allowed:
+        return []
+    hits = index.dense(embedder.embed_query(question), k, allowed)
     return _passages(index, hits)
 
 
-def bm25_search(index: IndexReader, question: str, k: int) -> list[Passage]:
+def bm25_search(index: IndexReader, question: str, k: int, filters: SearchFilters | None = None) -> list[Passage]:
     match = match_query(question)
-    return _passages(index, index.bm25(match, k)) if match else []
+    allowed = _allowed(index, filters)
+    if not match or (allowed is not None and not allowed):
+        return []
+    return _passages(index, index.bm25(match, k, allowed))
+
+
+def _allowed(index: IndexReader, filters: SearchFilters | None) -> set[int] | None:
+    """The chunk ids `filters` lets retrieval draw from; None: all of them."""
+    wanted = active(filters)
+    return index.chunk_ids_matching(wanted) if wanted is not None else None
 
 
 def _mostly_repeats(passage: Passage, better: Passage) -> bool:

@@ -39,6 +39,7 @@ from rag.models import Article, Chunk
 if TYPE_CHECKING:
     import faiss
 
+    from rag.filters import SearchFilters
     from rag.vectors import IndexType
 
 FORMAT_VERSION = 2
@@ -203,10 +204,13 @@ class IndexReader:
             self._vectors = load_index(self.path / VECTORS_NAME)
         return self._vectors
 
-    def dense(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        from rag.vectors import search
+    def dense(self, query_vector: np.ndarray, k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
+        from rag.vectors import search, search_among
 
-        scores, ids = search(self.vectors, query_vector.reshape(1, -1).astype(np.float32), k)
+        if allowed is not None:
+            scores, ids = search_among(self.vectors, query_vector, k, np.fromiter(allowed, dtype=np.int64))
+        else:
+            scores, ids = search(self.vectors, query_vector.reshape(1, -1).astype(np.float32), k)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
     def document_frequencies(self, words: Iterable[str]) -> dict[str, int]:
@@ -221,11 +225,43 @@ class IndexReader:
         found = dict(rows)
         return {word: int(found.get(word, 0)) for word in wanted}
 
-    def bm25(self, match: str, k: int) -> list[tuple[int, float]]:
-        """Chunks matching an FTS5 expression, best first; scores are positive (higher is better)."""
-        query = "SELECT rowid, bm25(chunks_fts) AS s FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY s LIMIT ?"
-        rows = self._db.execute(query, (match, k)).fetchall()
+    def bm25(self, match: str, k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
+        """Chunks matching an FTS5 expression, best first; scores are positive (higher is better). With `allowed`,
+        only those chunk ids are ranked."""
+        among = "" if allowed is None else " AND rowid IN (SELECT value FROM json_each(?))"
+        query = (
+            f"SELECT rowid, bm25(chunks_fts) AS s FROM chunks_fts WHERE chunks_fts MATCH ?{among} ORDER BY s LIMIT ?"
+        )
+        args = (match, k) if allowed is None else (match, json.dumps(sorted(allowed)), k)
+        rows = self._db.execute(query, args).fetchall()
         return [(int(rowid), -float(score)) for rowid, score in rows]
+
+    def chunk_counts(self) -> dict[str, int]:
+        """Chunks per source file (rag.documents lists them per document)."""
+        rows = self._db.execute("SELECT source_file, COUNT(*) FROM chunks GROUP BY source_file").fetchall()
+        return {str(name): int(n) for name, n in rows}
+
+    # --- filters (rag.filters) -----------------------------------------------------------------------
+
+    def chunk_ids_matching(self, filters: SearchFilters) -> set[int]:
+        """Ids of the chunks whose article passes `filters`: the set retrieval may draw from."""
+        clauses, args = ["1"], []
+        article_date = "json_extract(a.data, '$.date')"
+        if filters.date_from is not None:
+            clauses.append(f"{article_date} >= ?")
+            args.append(filters.date_from.isoformat())
+        if filters.date_to is not None:
+            clauses.append(f"{article_date} <= ?")
+            args.append(filters.date_to.isoformat())
+        if filters.publication is not None:
+            clauses.append("json_extract(a.data, '$.publication') = ?")
+            args.append(filters.publication)
+        if filters.source is not None:
+            # a file name, or a document id: the stored name less its extension
+            clauses.append("(c.source_file = ? OR substr(c.source_file, 1, length(?) + 1) = ? || '.')")
+            args += [filters.source, filters.source, filters.source]
+        query = f"SELECT c.int_id FROM chunks c JOIN articles a ON a.id = c.article_id WHERE {' AND '.join(clauses)}"
+        return {int(row[0]) for row in self._db.execute(query, args)}
 
 
 class IndexWriter:

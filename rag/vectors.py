@@ -159,6 +159,24 @@ def search(index: faiss.Index, queries: np.ndarray, k: int) -> tuple[np.ndarray,
     return scores, ids
 
 
+def search_among(index: faiss.Index, query: np.ndarray, k: int, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`search` for one query, over the vectors whose ids are in `allowed` only (FAISS skips the others while it
+    searches, so k results come back whenever k allowed vectors exist)."""
+    faiss = _faiss()
+    inner = faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap2) else index
+    selector = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64))
+    # Each index type reads only its own parameter class, so the search knobs are carried over explicitly.
+    if isinstance(inner, faiss.IndexHNSW):
+        params = faiss.SearchParametersHNSW(sel=selector, efSearch=inner.hnsw.efSearch)
+    elif isinstance(inner, faiss.IndexIVF):
+        params = faiss.SearchParametersIVF(sel=selector, nprobe=inner.nprobe)
+    else:
+        params = faiss.SearchParameters(sel=selector)
+    scores, ids = index.search(query.reshape(1, -1).astype(np.float32), int(k), params=params)
+    scores[ids < 0] = -np.inf
+    return scores, ids
+
+
 def configure_search(index: faiss.Index, *, ef_search: int | None = None, nprobe: int | None = None) -> None:
     """Set the search-time knobs of an hnsw (`ef_search`) or ivf (`nprobe`) index; others ignore them."""
     faiss = _faiss()

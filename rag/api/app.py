@@ -15,7 +15,7 @@ from pydantic.json_schema import models_json_schema
 from starlette.concurrency import run_in_threadpool
 
 from rag import __version__
-from rag.api import articles, ask, chat, health, widget
+from rag.api import articles, ask, chat, documents, health, widget
 from rag.api.errors import documented, install_error_handlers
 from rag.api.limits import BodyLimit
 from rag.api.metrics import install_metrics
@@ -23,6 +23,7 @@ from rag.api.schemas import AskDeltaEvent, AskErrorEvent, AskPassagesEvent, Chat
 from rag.api.security import install_security
 from rag.api.state import AppState
 from rag.config import Settings, load_settings
+from rag.documents import Documents
 
 DESCRIPTION = """Cited, verified answers over news about Huzhou's development.
 
@@ -40,7 +41,9 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = await run_in_threadpool(AppState.load, settings)
         app.state.rag = state
+        app.state.documents.start()
         yield
+        app.state.documents.stop()
         state.close()
 
     app = FastAPI(
@@ -49,7 +52,13 @@ def create_app(settings: Settings) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
     )
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_kib * 1024)
+    app.state.documents = Documents(settings)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_kib * 1024,
+        upload_prefix="/api/documents",
+        max_upload_bytes=int(settings.max_upload_mb * 2**20) + 64 * 1024,  # the file and the multipart around it
+    )
     install_security(app, settings)  # keys, rate limit, then CORS outermost: 401/413/429 carry CORS headers
     install_metrics(app)  # outermost of all: counts what the others answer themselves
     app.include_router(health.router)
@@ -57,6 +66,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(ask.router)
     app.include_router(chat.router)
     app.include_router(widget.router)
+    app.include_router(documents.router)
     install_error_handlers(app, max_body_kib=settings.max_body_kib)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

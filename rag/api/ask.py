@@ -13,9 +13,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Generator
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from rag.answer import Answerer, AnswerEvent, DeltaEvent, DoneEvent, ErrorEvent, PassagesEvent
@@ -33,6 +35,7 @@ from rag.api.schemas import (
 from rag.api.state import State
 from rag.api.streaming import EVENT_STREAM, event_stream, in_threads, next_event, sse, stream_doc
 from rag.config import Settings
+from rag.filters import SearchFilters
 from rag.retrieval import fusion_options, search
 
 logger = logging.getLogger(__name__)
@@ -66,10 +69,10 @@ async def ask(body: AskRequest, state: State) -> Response | AskResponse:
     check_mode(body.mode, answerer)
     history = [m.model_dump() for m in body.history]
     if not body.stream:
-        answer = await run_in_threadpool(answerer.ask, body.question, history, body.k, body.mode)
+        answer = await run_in_threadpool(answerer.ask, body.question, history, body.k, body.mode, body.filters)
         record_answer(answer)
         return AskResponse.of(answer)
-    events = answerer.stream(body.question, history, body.k, body.mode)
+    events = answerer.stream(body.question, history, body.k, body.mode, filters=body.filters)
     first = await next_event(events)
     return event_stream(_ask_events(first, events))
 
@@ -79,10 +82,15 @@ def search_passages(
     state: State,
     q: Annotated[str, Query(min_length=1, description="What to look for, in Chinese or English.")],
     k: Annotated[int | None, Query(ge=1, le=MAX_K, description="Passages [default: RAG_ANSWER_PASSAGES].")] = None,
+    date_from: Annotated[date | None, Query(description="Only articles dated on or after, YYYY-MM-DD.")] = None,
+    date_to: Annotated[date | None, Query(description="Only articles dated on or before, YYYY-MM-DD.")] = None,
+    publication: Annotated[str | None, Query(min_length=1, description="Only this publication's articles.")] = None,
+    source: Annotated[str | None, Query(min_length=1, description="Only this source file or document id.")] = None,
 ) -> SearchResponse:
     """The passages the answerer would read for `q`: hybrid retrieval (dense and BM25, fused; reranked when
-    RAG_RERANK_MODEL is set), best first."""
+    RAG_RERANK_MODEL is set), best first; the filters restrict what retrieval draws from."""
     check_question(q, state.settings, "q")
+    filters = search_filters(date_from=date_from, date_to=date_to, publication=publication, source=source)
     answerer = state.require_answerer()
     started = time.perf_counter()
     passages = search(
@@ -93,11 +101,19 @@ def search_passages(
         "hybrid",
         fusion_options(state.settings),
         reranker=answerer.reranker,
+        filters=filters,
     )
     return SearchResponse(query=q, passages=passages, took_ms=round((time.perf_counter() - started) * 1000, 1))
 
 
 # --- checks shared with /v1/chat/completions -----------------------------------------------------------------------
+
+
+def search_filters(**values: object) -> SearchFilters:
+    try:
+        return SearchFilters.model_validate(values)
+    except ValidationError as exc:
+        raise RequestError(422, "invalid_filters", exc.errors()[0]["msg"], "filters") from exc
 
 
 def check_question(question: str, settings: Settings, param: str) -> None:

@@ -79,7 +79,7 @@ async def chat_completions(body: ChatCompletionRequest, state: State) -> Respons
     answerer = state.require_answerer()
     reply = _Reply(f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), body.model or state.settings.service_model)
     if not body.stream:
-        answer = await run_in_threadpool(answerer.ask, question, history)
+        answer = await run_in_threadpool(answerer.ask, question, history, None, "auto", body.filters)
         record_answer(answer)
         return ChatCompletion(
             id=reply.id,
@@ -90,7 +90,7 @@ async def chat_completions(body: ChatCompletionRequest, state: State) -> Respons
             verification=answer.verification,
             replacement=Replacement.of(answer),
         )
-    events = answerer.stream(question, history)
+    events = answerer.stream(question, history, filters=body.filters)
     await next_event(events)  # the passages: not part of OpenAI's stream, but what fails here still gets a status
     return event_stream(_chunks(reply, events))
 

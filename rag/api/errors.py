@@ -29,7 +29,17 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from rag.api.schemas import ErrorResponse, OpenAIErrorResponse
-from rag.errors import ArticleNotFoundError, ConfigError, IndexError_, RagError
+from rag.errors import (
+    ArticleNotFoundError,
+    ConfigError,
+    DocumentNotFoundError,
+    IndexError_,
+    JobNotFoundError,
+    MismatchedTypeError,
+    RagError,
+    RejectedDocumentError,
+    UploadTooLargeError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +59,12 @@ _STATUS: dict[type[RagError], tuple[int, str]] = {
     ArticleNotFoundError: (404, "article_not_found"),
     IndexError_: (503, "index_not_ready"),
     ConfigError: (503, "misconfigured"),
+    # documents (rag.documents)
+    DocumentNotFoundError: (404, "document_not_found"),
+    JobNotFoundError: (404, "job_not_found"),
+    UploadTooLargeError: (413, "upload_too_large"),
+    MismatchedTypeError: (415, "content_type_mismatch"),
+    RejectedDocumentError: (422, "document_rejected"),
 }
 _HTTP_CODES = {400: "invalid_body", 404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
 
@@ -136,8 +152,11 @@ def _param(loc: tuple[int | str, ...] | list[int | str]) -> str | None:
 
 _DESCRIPTIONS = {
     400: "The body is not JSON, or not UTF-8.",
+    401: "No API key, or not an admin key (RAG_ADMIN_API_KEYS) for a write.",
+    403: "A key that may not write documents, or document writes are off (no RAG_ADMIN_API_KEYS).",
     404: "No such resource.",
-    413: "The body is over RAG_MAX_BODY_KIB.",
+    413: "The body is over RAG_MAX_BODY_KIB (a document: over RAG_MAX_UPLOAD_MB).",
+    415: "The document's content is not the type its name or media type claims.",
     422: "The request does not validate, or is over a limit (RAG_MAX_QUESTION_CHARS, RAG_MAX_HISTORY_MESSAGES).",
     500: "A bug; the server log has the details.",
     503: "No usable index yet; the message says what to run (`rag ingest`).",

@@ -13,6 +13,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 from rag.answer import Answer, AnswerMode, Citation, RequestedMode
+from rag.filters import SearchFilters
 from rag.models import Passage
 from rag.verify import Verification
 
@@ -90,6 +91,7 @@ class AskRequest(_Request):
         "auto", description="auto: the LLM when one is configured, else extractive; llm: the LLM or a 422."
     )
     stream: bool = Field(False, description="Answer as Server-Sent Events: passages, delta..., done (or error).")
+    filters: SearchFilters | None = Field(None, description="Answer only from articles that pass these filters.")
 
 
 class AskResponse(BaseModel):
@@ -171,6 +173,9 @@ class ChatCompletionRequest(_Request):
     model: str | None = Field(None, description="Echoed back; GET /v1/models lists the service's name.")
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool = False
+    filters: SearchFilters | None = Field(
+        None, description="Not OpenAI's: answer only from these articles (the openai client sends it with extra_body)."
+    )
 
 
 class AssistantMessage(BaseModel):

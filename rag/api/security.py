@@ -44,16 +44,16 @@ def install_security(app: FastAPI, settings: Settings, *, rate_window_s: int = 6
     `rate_window_s` is the window over which `settings.rate_limit_per_minute` requests are allowed: a minute,
     unless a test wants to see the limit lift without waiting one.
     """
-    keys = APIKeys(settings.api_keys)
+    keys = APIKeys([*settings.api_keys, *settings.admin_api_keys])  # an admin key opens what any key opens
     widget_keys = APIKeys(settings.widget_api_keys)
     origins = _checked_origins(settings.cors_origins)
     # add_middleware puts each middleware outside the ones before it: innermost first.
-    if keys or widget_keys:
+    if settings.api_keys or widget_keys:  # admin keys alone guard only the document writes (rag.api.documents)
         app.add_middleware(APIKeyMiddleware, keys=keys, widget_keys=widget_keys)
     if settings.rate_limit_per_minute > 0:
         app.add_middleware(
             RateLimitMiddleware,
-            keys=APIKeys([*settings.api_keys, *settings.widget_api_keys]),
+            keys=APIKeys([*settings.api_keys, *settings.widget_api_keys, *settings.admin_api_keys]),
             limit=settings.rate_limit_per_minute,
             window_s=rate_window_s,
         )

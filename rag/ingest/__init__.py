@@ -9,9 +9,9 @@ from pathlib import Path
 
 from rag.errors import CorpusError, EmptySourceError, SourceError
 from rag.ingest.assemble import REMOVED_KINDS, Removed, finish
-from rag.ingest.decode import decode_bytes, read_bytes
-from rag.ingest.sniff import PARSERS, Shape, detect_shape
-from rag.models import Article
+from rag.ingest.decode import read_bytes
+from rag.ingest.formats import Shape, read_source_text
+from rag.models import Article, DocumentFields
 
 __all__ = [
     "LOADER_VERSION",
@@ -22,11 +22,12 @@ __all__ = [
     "corpus_files",
     "file_sha256",
     "load_source",
+    "source_sha256",
     "try_load_source",
 ]
 
 # Bump when a loader changes what it produces, so indexes built by an older loader are rebuilt.
-LOADER_VERSION = 1
+LOADER_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -61,10 +62,10 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
     )
 
 
-def try_load_source(path: Path, max_bytes: int) -> LoadedSource | SourceProblem:
+def try_load_source(path: Path, max_bytes: int, fields: DocumentFields | None = None) -> LoadedSource | SourceProblem:
     """Load one file, turning what is wrong with it into a SourceProblem the caller can report."""
     try:
-        return load_source(path, max_bytes)
+        return load_source(path, max_bytes, fields)
     except EmptySourceError:
         return SourceProblem(path.name, f"{path.name}: empty file, skipped", fatal=False)
     except SourceError as exc:
@@ -81,18 +82,27 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def load_source(path: Path, max_bytes: int) -> LoadedSource:
+def source_sha256(data: bytes, fields: DocumentFields | None = None) -> str:
+    """A source's identity: its bytes, and the fields its sender gave, which change its articles too."""
+    digest = hashlib.sha256(data)
+    if fields is not None:
+        digest.update(b"\0" + fields.model_dump_json().encode())
+    return digest.hexdigest()
+
+
+def load_source(path: Path, max_bytes: int, fields: DocumentFields | None = None) -> LoadedSource:
     data = read_bytes(path, max_bytes)
-    decoded = decode_bytes(path, data)
-    if not decoded.text.strip():
+    if not data.strip():
         raise EmptySourceError(path, "empty file")
-    shape = detect_shape(decoded.text)
-    parsed = PARSERS[shape](decoded.text)
+    source = read_source_text(path, data)
+    if not source.text.strip():
+        raise EmptySourceError(path, "empty file")
+    parsed = source.parsed
     stem = re.sub(r"[^0-9A-Za-z_.\u4e00-\u9fff-]+", "_", path.stem)
     articles = tuple(
         finish(
             draft,
-            source=decoded.text,
+            source=source.text,
             source_file=path.name,
             article_id=f"{stem}-{ordinal:02d}",
             ordinal=ordinal,
@@ -101,13 +111,16 @@ def load_source(path: Path, max_bytes: int) -> LoadedSource:
         )
         for ordinal, draft in enumerate(parsed.drafts)
     )
-    warnings = () if decoded.encoding in ("utf-8", "utf-8-sig") else (f"decoded as {decoded.encoding.upper()}",)
+    if fields is not None:
+        articles = fields.apply(articles)
+    plain = ("utf-8", "utf-8-sig", "pdf", "docx")
+    warnings = () if source.encoding in plain else (f"decoded as {source.encoding.upper()}",)
     return LoadedSource(
         source_file=path.name,
-        sha256=hashlib.sha256(data).hexdigest(),
-        shape=shape,
-        encoding=decoded.encoding,
-        text=decoded.text,
+        sha256=source_sha256(data, fields),
+        shape=source.shape,
+        encoding=source.encoding,
+        text=source.text,
         articles=articles,
         removed=tuple(parsed.removed),
         warnings=warnings,

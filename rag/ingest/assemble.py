@@ -10,7 +10,9 @@ from typing import Literal
 from rag.ingest.text import join_heading, squeeze_spaces
 from rag.models import Article, ArticleKind, DateKind, SourceSpan, SpanRole
 
-RemovedKind = Literal["page_jump", "doubled_headline", "ornament", "markup", "separator", "site_chrome"]
+RemovedKind = Literal[
+    "page_jump", "doubled_headline", "ornament", "markup", "separator", "site_chrome", "page_furniture"
+]
 
 REMOVED_KINDS: dict[str, str] = {
     "page_jump": "a page-jump or cross-reference mark such as （下转A02版） or 》》》详见A04版",
@@ -19,6 +21,7 @@ REMOVED_KINDS: dict[str, str] = {
     "markup": "markdown heading marks (#)",
     "separator": "the '-' lines between blocks of a web page",
     "site_chrome": "web-site navigation and footer links",
+    "page_furniture": "a PDF page's running head, folio or page number, printed smaller than the articles",
 }
 
 
@@ -40,6 +43,7 @@ class Draft:
     publication: str | None = None
     date: str | None = None
     date_kind: DateKind | None = None
+    url: str | None = None
 
     def add(self, role: SpanRole, start: int, end: int) -> None:
         if end > start:
@@ -104,7 +108,8 @@ def finish(
         reporters=tuple(dict.fromkeys(parse_people(byline) + parse_people(credit))),
         publication=draft.publication,
         date=draft.date,
-        date_kind=draft.date_kind,
+        date_kind=(draft.date_kind or "published") if draft.date else "unknown",
+        url=draft.url,
         text=field_text("body", clean_paragraph, "\n\n"),
         spans=tuple(sorted(draft.spans, key=lambda s: s.start)),
     )

@@ -12,9 +12,9 @@ from rag.ingest.parsed import Parsed
 from rag.ingest.text import split_lines
 from rag.ingest.webscrape import looks_like_webscrape, parse_webscrape
 
-Shape = Literal["newspaper", "digest", "webscrape", "generic"]
+TextShape = Literal["newspaper", "digest", "webscrape", "generic"]
 
-PARSERS: dict[Shape, Callable[[str], Parsed]] = {
+PARSERS: dict[TextShape, Callable[[str], Parsed]] = {
     "newspaper": parse_newspaper,
     "digest": parse_digest,
     "webscrape": parse_webscrape,
@@ -22,7 +22,7 @@ PARSERS: dict[Shape, Callable[[str], Parsed]] = {
 }
 
 
-def detect_shape(text: str) -> Shape:
+def detect_shape(text: str) -> TextShape:
     lines = split_lines(text)
     if looks_like_webscrape(lines):
         return "webscrape"

@@ -146,6 +146,11 @@ schema = schemathesis.openapi.from_dict(
 )
 
 
+# Document writes need an admin key (this server has none: they answer 403 writes_disabled) and each accepted one
+# starts an index build; tests/api/test_documents.py drives them against a real server. Their reads are fuzzed.
+schema = schema.exclude(path_regex="^/api/documents", method=["POST", "PUT", "DELETE"])
+
+
 @schema.hook
 def map_body(context: HookContext, body: Any) -> Any:
     """/v1/chat/completions answers only when the last message is the user's, which few generated bodies have: make
