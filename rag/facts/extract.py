@@ -28,37 +28,26 @@ from rag.chunking import split_sentences
 from rag.facts.models import Fact, Flag, Kind, Measure
 from rag.facts.owners import article_place, owner_name, places_in, subject, title_place
 from rag.facts.periods import PeriodReading, ReferenceDate, has_ended, heading_years, read_period, reference_date
+from rag.facts.phrases import (
+    ACTUAL_WORDS,
+    CLASSIFIERS,
+    FLAG_WORDS,
+    FORECAST_WORDS,
+    GROWTH_WORDS,
+    SHARE_WORDS,
+    TARGET_WORDS,
+    last_verb,
+    phrase_after,
+    phrase_before,
+    words_of,
+)
 from rag.models import Article
 from rag.verify import Figure, extract_figures
 
 EXTRACT_VERSION = 1  # bump when the rows change: the index is rebuilt
 _CLAUSE = re.compile(r"[^，,；;？?！!。\n]+")
-_TARGET_WORDS = frozenset(["目标", "计划", "力争", "争取", "确保", "将", "要", "拟", "打算", "冲刺", "预期", "规划"])
-_FORECAST_WORDS = frozenset(["预计", "有望", "预测"])
-_ACTUAL_WORDS = frozenset(["已", "已经", "已有", "目前", "至今", "截至", "截止", "累计", "完成率", "同比"])
-_GROWTH_WORDS = ("增长", "增速", "增幅", "下降", "上涨", "削减", "减少", "提高", "提升", "回落", "拉动")
-_SHARE_WORDS = ("占比", "比重", "比例", "占", "率")
-_FLAG_WORDS: dict[Flag, tuple[str, ...]] = {
-    "cumulative": ("累计", "共计", "合计", "总计", "截至", "截止"),
-    "credit": ("授信",),
-    "disbursed": ("发放", "放贷", "放款", "投放"),
-}
-# Classifiers that stand between a number and the noun it counts: "38家科研机构", "100个…项目".
 _BACK_REFERENCE = re.compile(r"[该本](高新区|开发区|新区|园区|街道|区|县|镇)")
 _GOAL_NOUNS = ("目标", "任务", "计划")
-_CLASSIFIERS = frozenset("个项家名位座所台条件批类种户只株棵支场辆艘架栋间套张")
-_PHRASE_TAGS = frozenset(["vn", "an", "j", "l", "eng", "b", "nz", "nt", "nr", "ns", "n", "ng", "nrt", "nrfg"])
-_SKIPPED_BEFORE = frozenset(["达", "达到", "为", "超", "超过", "突破", "约", "近", "共", "累计", "总计", "合计", "逾"])
-_SKIPPED_BEFORE |= frozenset(["实现", "完成", "有", "已有", "共有", "拥有", "是", "达成", "至", "到", "超出", "高达"])
-_SCOPE = frozenset(["全市", "全区", "全县", "全省", "全国", "我市", "本市", "其中", "分别", "同比", "全年"])
-
-
-@dataclass(frozen=True)
-class _Word:
-    text: str
-    tag: str
-    start: int
-    end: int
 
 
 @dataclass(frozen=True)
@@ -119,7 +108,7 @@ def _sentence_facts(context: _ArticleContext, start: int, end: int, paragraph_ow
         clause_before = sentence[clause_start : figure.start]
         measure = _measure(clause_before, figure)
         indicator, goal = _indicator(sentence, clause_start, clause_end, figure)
-        if not indicator or (measure in ("growth", "change") and indicator in _GROWTH_WORDS):
+        if not indicator or (measure in ("growth", "change") and indicator in GROWTH_WORDS):
             indicator = previous or indicator or ""
         previous = indicator or previous
         period = read_period(before, context.reference, section_year)
@@ -155,72 +144,16 @@ def _sentence_facts(context: _ArticleContext, start: int, end: int, paragraph_ow
 
 def _indicator(sentence: str, clause_start: int, clause_end: int, figure: Figure) -> tuple[str, bool]:
     """The phrase, and whether it names the figure a goal ("设定180亿元出口目标" -> 出口, True)."""
-    words = _words(sentence[clause_start : figure.start])
-    before = _phrase_before(words)
-    if figure.unit[-1:] in _CLASSIFIERS or not before:
-        after = _phrase_after(_words(sentence[figure.end : clause_end]))
+    words = words_of(sentence[clause_start : figure.start])
+    before = phrase_before(words)
+    if figure.unit[-1:] in CLASSIFIERS or not before:
+        after = phrase_after(words_of(sentence[figure.end : clause_end]))
         for goal in _GOAL_NOUNS:
             if len(after) > len(goal) and after.endswith(goal):
                 return after.removesuffix(goal), True
         if after:
             return after, False
-    return before or _last_verb(words), False
-
-
-def _phrase_before(words: Sequence[_Word]) -> str:
-    """The run of nouns that ends nearest the figure, past linking verbs: "全市实现规上工业增加值" -> 规上工业增加值."""
-    end = len(words)
-    while end and (words[end - 1].text in _SKIPPED_BEFORE or words[end - 1].tag in ("d", "x", "m", "q", "p", "u")):
-        end -= 1
-    start = end
-    while start and _in_phrase(words, start - 1):
-        start -= 1
-    while start < end and (words[start].text in _SCOPE or _is_place_word(words[start])):
-        start += 1
-    # A verbal noun that opens a phrase is the action, not the thing: "建设5G基站" counts base stations.
-    if start + 1 < end and words[start].tag == "vn" and words[start + 1].tag[:1] in ("n", "m", "e"):
-        start += 1
-    return "".join(w.text for w in words[start:end])
-
-
-def _last_verb(words: Sequence[_Word]) -> str:
-    verbs = [w for w in words if w.tag.startswith("v") and len(w.text) > 1 and w.text not in _SKIPPED_BEFORE]
-    return verbs[-1].text if verbs else ""
-
-
-def _phrase_after(words: Sequence[_Word]) -> str:
-    """The nouns after a figure and its classifier: "家科研机构" -> 科研机构."""
-    start = 0
-    while start < len(words) and words[start].tag in ("m", "q", "f", "x", "u"):
-        start += 1
-    end = start
-    while end < len(words) and _in_phrase(words, end):
-        end += 1
-    return "".join(w.text for w in words[start:end])
-
-
-def _in_phrase(words: Sequence[_Word], i: int) -> bool:
-    word = words[i]
-    if word.text in _SCOPE or word.text in _SKIPPED_BEFORE:
-        return False
-    if word.tag in _PHRASE_TAGS:
-        return True
-    return word.tag == "m" and i + 1 < len(words) and words[i + 1].tag == "eng"  # "5/m G/eng" is one name
-
-
-def _is_place_word(word: _Word) -> bool:
-    return bool(places_in(word.text)) and word.tag in ("ns", "nr", "nz")
-
-
-def _words(text: str) -> list[_Word]:
-    import jieba.posseg
-
-    words: list[_Word] = []
-    offset = 0
-    for pair in jieba.posseg.cut(text):
-        words.append(_Word(pair.word, pair.flag, offset, offset + len(pair.word)))
-        offset += len(pair.word)
-    return [w for w in words if w.text.strip()]
+    return before or last_verb(words), False
 
 
 def _leading_owner(context: _ArticleContext, sentence: str) -> str | None:
@@ -241,12 +174,12 @@ def _named_owner(context: _ArticleContext, text: str) -> str | None:
 
 def _kind(before: str, period: PeriodReading, reference: ReferenceDate | None) -> Kind:
     cue: Kind | None = None
-    for word in _words(before):
-        if word.text in _TARGET_WORDS:
+    for word in words_of(before):
+        if word.text in TARGET_WORDS:
             cue = "target"
-        elif word.text in _FORECAST_WORDS:
+        elif word.text in FORECAST_WORDS:
             cue = "forecast"
-        elif word.text in _ACTUAL_WORDS:
+        elif word.text in ACTUAL_WORDS:
             cue = "actual"
     if cue is not None:
         return cue
@@ -262,12 +195,12 @@ def _measure(clause_before: str, figure: Figure) -> Measure:
     if re.search(r"第$|排名|位列|居", tail) or (figure.unit in ("位", "名") and "第" in tail):
         return "rank"
     if figure.kind == "percent":
-        if any(word in tail for word in _GROWTH_WORDS):
+        if any(word in tail for word in GROWTH_WORDS):
             return "growth"
-        if any(word in clause_before for word in _SHARE_WORDS):
+        if any(word in clause_before for word in SHARE_WORDS):
             return "share"
     return "level"
 
 
 def _flags(clause_before: str) -> tuple[Flag, ...]:
-    return tuple(flag for flag, words in _FLAG_WORDS.items() if any(w in clause_before for w in words))
+    return tuple(flag for flag, words in FLAG_WORDS.items() if any(w in clause_before for w in words))

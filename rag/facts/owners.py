@@ -76,7 +76,8 @@ def subject(places: list[Place]) -> Place | None:
         return None
     chosen = places[0]
     for place in places[1:]:
-        if place.start != chosen.end or not place.name.endswith((*_ADMINISTRATIVE, *_ZONE_WORDS)):
+        scope = place.name in _CITY_SCOPE | _LOCAL_SCOPE
+        if place.start != chosen.end or scope or not place.name.endswith((*_ADMINISTRATIVE, *_ZONE_WORDS)):
             break
         chosen = place
     return chosen

@@ -1,0 +1,195 @@
+"""A frame against the figures table: the rows that answer it, what nearly did, and why not, for people.
+
+    result = match(read_question("安吉经济开发区今年上半年实际完成自营出口多少亿元？", "湖州"), index.facts())
+    result.answered, result.reason   # False, "语料给出了自营出口总额的目标180亿元，没有给出实际完成额"
+
+A row answers a part of the frame when it fits all its slots:
+- indicator: what the row measures shares enough of the asked phrase, each character weighted by how rare it is
+  among the table's indicators (so "5G用户数" is not "5G基站"), in its own indicator or in its clause; and the
+  other nouns of the question ("品牌贷") are in its sentence or its article's title;
+- owner: the same place or organisation, or a short form of it (rag.facts.owners.owners_fit);
+- period: the same period or one inside it ("2013" holds "2013-12"); a row with no period fits a question that
+  names no year;
+- kind: an actual for an actual, a target or forecast for a target; credit granted (授信) is not money paid
+  out (发放);
+- measure: a level for a level, a growth rate for a growth rate.
+A row that fits the indicator but fails one or two of the other slots is a near miss; the first near miss of
+the best-fitting row says which slot no row fills.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rag.facts.models import Fact, FactMatch, Frame, NearMiss, Slot
+from rag.facts.owners import owners_fit
+
+INDICATOR_FIT = 0.6  # weighted share of the asked phrase's characters a row must hold
+QUALIFIER_FIT = 0.5  # share of the question's other nouns the row's sentence must hold
+NEAR_INDICATOR = 0.34  # below this a row is not about the thing asked at all
+_KIND_WORDS = {"actual": "实际完成额", "target": "目标", "forecast": "预计数"}
+_MEASURE_WORDS = {"level": "总量", "growth": "增速", "share": "占比", "rank": "排名", "change": "变化幅度"}
+
+
+@dataclass(frozen=True)
+class _Scored:
+    fact: Fact
+    indicator: float
+    failed: tuple[Slot, ...]
+
+
+def match(frame: Frame, facts: Sequence[Fact], titles: dict[str, str] | None = None) -> FactMatch:
+    """Match every part of `frame` against `facts`; `titles` (article id -> title) give rows their article's
+    subject. The match is answered when every part has a row; sums, differences and ratios are computed."""
+    if not frame.wants_figure:
+        return FactMatch(frame=frame, answers=())
+    weights = _character_weights(facts)
+    answers: list[Fact] = []
+    misses: list[NearMiss] = []
+    reason = ""
+    for part in frame.parts or (frame,):
+        scored = _score(part, facts, weights, titles or {})
+        fitting = [s for s in scored if not s.failed]
+        if fitting:
+            answers.append(fitting[0].fact)
+            continue
+        near = [s for s in scored if s.failed and s.indicator >= NEAR_INDICATOR]
+        misses.extend(NearMiss(fact=s.fact, failed=s.failed) for s in near[:5])
+        reason = reason or _reason(part, near[0] if near else None)
+    if reason:
+        return FactMatch(frame=frame, answers=(), near_misses=tuple(misses), reason=reason)
+    computed, arithmetic = _compute(frame, answers)
+    operands = tuple(answers) if computed is not None else ()
+    return FactMatch(frame=frame, answers=tuple(answers), operands=operands, computed=computed, arithmetic=arithmetic)
+
+
+def _score(part: Frame, facts: Sequence[Fact], weights: dict[str, float], titles: dict[str, str]) -> list[_Scored]:
+    scored = []
+    for fact in facts:
+        indicator = _indicator_fit(part, fact, weights, titles.get(fact.article_id, ""))
+        if indicator < NEAR_INDICATOR:
+            continue
+        failed: list[Slot] = [] if indicator >= INDICATOR_FIT else ["indicator"]
+        if not owners_fit(part.owner, fact.owner):
+            failed.append("owner")
+        if not _period_fits(part, fact):
+            failed.append("period")
+        if not _kind_fits(part, fact):
+            failed.append("kind")
+        if not _measure_fits(part, fact):
+            failed.append("measure")
+        scored.append(_Scored(fact, indicator, tuple(failed)))
+    return sorted(scored, key=lambda s: (len(s.failed), -s.indicator))
+
+
+def _indicator_fit(part: Frame, fact: Fact, weights: dict[str, float], title: str) -> float:
+    if not part.indicator:
+        return _share(" ".join(part.qualifiers), fact.sentence + title, weights) if part.qualifiers else 0.0
+    clause = fact.sentence[fact.clause_start - fact.sentence_start : fact.clause_end - fact.sentence_start]
+    own = max(_share(part.indicator, fact.indicator, weights), _share(part.indicator, clause, weights))
+    if not part.qualifiers:
+        return own
+    qualifiers = sum(1 for q in part.qualifiers if q in fact.sentence or q in title) / len(part.qualifiers)
+    return own if qualifiers >= QUALIFIER_FIT else own * (0.5 + qualifiers)
+
+
+def _share(asked: str, text: str, weights: dict[str, float]) -> float:
+    chars = {ch for ch in asked if not ch.isspace()}
+    total = sum(weights.get(ch, 1.0) for ch in chars)
+    if not total:
+        return 0.0
+    return sum(weights.get(ch, 1.0) for ch in chars if ch in text) / total
+
+
+def _character_weights(facts: Sequence[Fact]) -> dict[str, float]:
+    """Inverse document frequency of each character over the table's indicators."""
+    frequencies = Counter(ch for fact in facts for ch in set(fact.indicator))
+    n = max(len(facts), 1)
+    return {ch: math.log(1 + n / (1 + df)) for ch, df in frequencies.items()}
+
+
+def _period_fits(part: Frame, fact: Fact) -> bool:
+    asked = part.period
+    if asked is None:
+        return True
+    if asked == "now":
+        return fact.period is None or fact.as_of is not None or fact.period.startswith("Y0")
+    if fact.period is None:
+        return not asked[:1].isdigit()  # a year the question names must be the row's
+    if fact.period.startswith(asked) or asked.startswith(fact.period + "-"):
+        return asked.startswith(fact.period) if fact.period.startswith(asked) else False
+    return False
+
+
+def _kind_fits(part: Frame, fact: Fact) -> bool:
+    if "disbursed" in part.flags and "credit" in fact.flags and "disbursed" not in fact.flags:
+        return False  # credit granted is not money paid out
+    if part.kind == "actual":
+        return fact.kind == "actual"
+    return fact.kind in ("target", "forecast")
+
+
+def _measure_fits(part: Frame, fact: Fact) -> bool:
+    if part.measure is None:
+        return True
+    if part.measure == "level":
+        return fact.measure in ("level", "share")
+    if part.measure == "growth":
+        return fact.measure in ("growth", "change")
+    return fact.measure == part.measure
+
+
+def _reason(part: Frame, near: _Scored | None) -> str:
+    asked = part.indicator or "所问的数字"
+    if near is None:
+        return f"语料没有给出{part.owner}{asked}的数字"
+    fact, slot = near.fact, near.failed[0]
+    thing = fact.indicator or asked
+    if slot == "kind" and "credit" in fact.flags and "disbursed" in part.flags:
+        return f"语料给出了{thing}的授信额{fact.text}，没有给出实际发放额"
+    if slot == "kind":
+        return f"语料给出了{thing}的{_KIND_WORDS[fact.kind]}{fact.text}，没有给出{_KIND_WORDS[part.kind]}"
+    if slot == "owner":
+        return f"语料给出的是{fact.owner}的{thing}（{fact.text}），没有给出{part.owner}的"
+    if slot == "period":
+        when = fact.period_text or fact.period or "另一时期"
+        return f"语料给出了{when}的{thing}（{fact.text}），没有给出{part.period_text or part.period}的"
+    if slot == "measure":
+        wanted = _MEASURE_WORDS[part.measure or "level"]
+        return f"语料给出了{thing}的{_MEASURE_WORDS[fact.measure]}{fact.text}，没有给出{wanted}"
+    return f"语料没有给出{part.owner}{asked}的数字；最接近的是{fact.owner}{thing}{fact.text}"
+
+
+def _compute(frame: Frame, answers: Sequence[Fact]) -> tuple[float | None, str]:
+    if frame.operation not in ("sum", "difference", "ratio") or len(answers) < 2:
+        return None, ""
+    first, second = answers[0], answers[1]
+    scale, unit = _display_scale(first)
+    if frame.operation == "sum":
+        total = sum(f.value for f in answers)
+        terms = "+".join(_number(f.value / scale) for f in answers)
+        return total, f"{terms}={_number(total / scale)}{unit}"
+    if frame.operation == "difference":
+        high, low = (first, second) if first.value >= second.value else (second, first)
+        difference = high.value - low.value
+        terms = f"{_number(high.value / scale)}-{_number(low.value / scale)}"
+        return difference, f"{terms}={_number(difference / scale)}{unit}"
+    if not second.value:
+        return None, ""
+    ratio = first.value / second.value
+    return ratio, f"{_number(first.value / scale)}÷{_number(second.value / scale)}={_number(ratio)}"
+
+
+def _display_scale(fact: Fact) -> tuple[float, str]:
+    """The multiplier and unit the row was written with: "1324.9亿元" -> 1e8, "亿元"."""
+    for word, scale in (("万亿", 1e12), ("亿", 1e8), ("万", 1e4)):
+        if word in fact.text:
+            return scale, fact.text[fact.text.index(word) :]
+    return 1.0, fact.unit
+
+
+def _number(value: float) -> str:
+    return f"{value:.2f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
