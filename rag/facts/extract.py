@@ -36,6 +36,7 @@ from rag.facts.phrases import (
     GROWTH_WORDS,
     SHARE_WORDS,
     TARGET_WORDS,
+    before_growth,
     last_verb,
     phrase_after,
     phrase_before,
@@ -44,7 +45,7 @@ from rag.facts.phrases import (
 from rag.models import Article
 from rag.verify import Figure, extract_figures
 
-EXTRACT_VERSION = 1  # bump when the rows change: the index is rebuilt
+EXTRACT_VERSION = 4  # bump when the rows change: the index is rebuilt
 _CLAUSE = re.compile(r"[^，,；;？?！!。\n]+")
 _BACK_REFERENCE = re.compile(r"[该本](高新区|开发区|新区|园区|街道|区|县|镇)")
 _GOAL_NOUNS = ("目标", "任务", "计划")
@@ -73,13 +74,19 @@ def extract_facts(article: Article, home_place: str) -> list[Fact]:
     )
     facts: list[Fact] = []
     paragraph_owner: str | None = None
+    paragraph_period: PeriodReading | None = None  # "上半年，全市…。其中出口2848.0亿元": the same half year
     named: list[str] = []  # the places named so far, for "该高新区"
     for start, end in split_sentences(article.text):
         sentence = article.text[start:end]
         if "\n" in article.text[max(0, start - 2) : start + 1]:
-            paragraph_owner = None
+            paragraph_owner, paragraph_period = None, None
         paragraph_owner = _referred_owner(sentence, named) or paragraph_owner
-        facts.extend(_sentence_facts(context, start, end, paragraph_owner))
+        found = _sentence_facts(context, start, end, paragraph_owner, paragraph_period)
+        facts.extend(found)
+        stated = [f for f in found if f.period_text]
+        if stated:
+            last = stated[-1]
+            paragraph_period = PeriodReading(last.period, last.period_text, last.as_of)
         paragraph_owner = _leading_owner(context, sentence) or paragraph_owner
         named.extend(p.name for p in places_in(sentence, frozenset({owner})) if len(p.name) > 2)
     return facts
@@ -93,7 +100,13 @@ def _referred_owner(sentence: str, named: Sequence[str]) -> str | None:
     return next((place for place in reversed(named) if place.endswith(reference.group(1))), None)
 
 
-def _sentence_facts(context: _ArticleContext, start: int, end: int, paragraph_owner: str | None) -> list[Fact]:
+def _sentence_facts(
+    context: _ArticleContext,
+    start: int,
+    end: int,
+    paragraph_owner: str | None,
+    paragraph_period: PeriodReading | None,
+) -> list[Fact]:
     sentence = context.article.text[start:end]
     figures = extract_figures(sentence)
     if not figures:
@@ -109,11 +122,15 @@ def _sentence_facts(context: _ArticleContext, start: int, end: int, paragraph_ow
         measure = _measure(clause_before, figure)
         indicator, goal = _indicator(sentence, clause_start, clause_end, figure)
         if not indicator or (measure in ("growth", "change") and indicator in GROWTH_WORDS):
-            indicator = previous or indicator or ""
+            # "…核心制造业增长平稳，同比均增长7.1%": the subject of the sentence's opening clause.
+            indicator = previous or phrase_before(before_growth(words_of(sentence[:clause_start]))) or indicator
         previous = indicator or previous
         period = read_period(before, context.reference, section_year)
-        if period.period is None and section_year:
-            period = PeriodReading(section_year, "", year=section_year)
+        if period.period is None and period.as_of is None:
+            if paragraph_period is not None:
+                period = paragraph_period
+            elif section_year:
+                period = PeriodReading(section_year, "", year=section_year)
         facts.append(
             Fact(
                 id=hashlib.sha1(f"{context.article.id}:{start + figure.start}".encode()).hexdigest()[:16],
@@ -145,7 +162,7 @@ def _sentence_facts(context: _ArticleContext, start: int, end: int, paragraph_ow
 def _indicator(sentence: str, clause_start: int, clause_end: int, figure: Figure) -> tuple[str, bool]:
     """The phrase, and whether it names the figure a goal ("设定180亿元出口目标" -> 出口, True)."""
     words = words_of(sentence[clause_start : figure.start])
-    before = phrase_before(words)
+    before = phrase_before(before_growth(words) if figure.kind != "number" else words)
     if figure.unit[-1:] in CLASSIFIERS or not before:
         after = phrase_after(words_of(sentence[figure.end : clause_end]))
         for goal in _GOAL_NOUNS:

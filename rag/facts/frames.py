@@ -28,15 +28,18 @@ from rag.facts.phrases import (
     SHARE_WORDS,
     TARGET_WORDS,
     Word,
+    before_growth,
     last_verb,
     phrase_after,
     phrase_before,
     words_of,
 )
+from rag.verify import extract_figures
 
-_GROWTH_ADVERBS = frozenset(["同比", "各", "分别", "均", "都", "了", "比上年", "较上年"])
+_UNIT_ASKED = re.compile(r"(?:万|亿|万亿)?(?:元|美元|公里|千米|平方米|平方公里|亩|吨|千瓦时|辆|%)|[个项家所位条座名批种户件台只]")
 _CLAUSES = re.compile(r"[^，,；;？?！!。]+")
-_ASKING = re.compile(r"多少|几(?=[个项家所位条年名座辆批种次户件万亿百千十倍])|几$")
+_ASKING = re.compile(r"多少|多大|多长|多高|多远|几(?=[个项家所位条年名座辆批种次户件万亿百千十倍])|几$")
+_QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,12})[”\"」』]")
 _NOT_A_FIGURE = re.compile(r"哪|什么|谁|怎样|怎么|如何|为何|为什么|是否")
 _DIFFERENCE = re.compile(r"差多少|多出|少了?多少|多了?多少|相差|差距|还差|增加了多少(?=.*比)")
 _SUM = re.compile(r"合计|加起来|总共|一共|共计|总和|之和")
@@ -102,7 +105,11 @@ def _part(
     rest = rest[1:] if rest[:1] in CLASSIFIERS else rest  # "多少项国家…技术": jieba would glue 项 to 国家
     before, after = words_of(clause[: asking.start()]), words_of(rest)
     thing_after = phrase_after(after)
-    indicator = (thing_after if len(thing_after) > 1 else "") or phrase_before(_before_growth(before))
+    indicator = (thing_after if len(thing_after) > 1 else "") or phrase_before(before_growth(before))
+    verbs: tuple[str, ...] = ()
+    if not indicator and before and before[-1].tag.startswith("v"):  # "农村公路大中修多少公里": the object of 修
+        verbs = (before[-1].text,)
+        indicator = phrase_before(before[:-1])
     # "2014年计划盘活多少？" after "2013年盘活了多少存量建设用地？": the same thing, asked again.
     own_thing = bool(indicator) and not (previous_clause and _strip_cues(indicator) in previous_clause)
     indicator = indicator or last_verb(before)
@@ -117,25 +124,27 @@ def _part(
     return Frame(
         question=question,
         indicator=indicator or None,
-        qualifiers=_qualifiers(before + after, indicator),
+        qualifiers=_qualifiers(before + after, indicator) + tuple(v for v in verbs if len(v) > 1),
         owner=owner,
         period=previous.period if continues and previous else reading.period or reading.as_of,
         period_text=previous.period_text if continues and previous else reading.text,
         kind=kind or (previous.kind if continues and previous else "actual"),
         measure=measure,
         flags=_flags(clause),
+        unit=_asked_unit(clause[asking.end() :]),
+        names=tuple(_QUOTED.findall(text)),
+        anchors=_anchors(text),
     )
 
 
-def _before_growth(words: Sequence[Word]) -> list[Word]:
-    """The words before a growth verb and its adverbs: "…增加值同比各增长" -> "…增加值"; all of them if none."""
-    for i in reversed(range(len(words))):
-        if words[i].text in GROWTH_WORDS or words[i].text in ("拉动",):
-            kept = list(words[:i])
-            while kept and kept[-1].text in _GROWTH_ADVERBS:
-                kept.pop()
-            return kept
-    return list(words)
+def _asked_unit(after_asking: str) -> str:
+    """"多少亿元" -> 亿元, "几个" -> 个, "多少座5G工厂" -> 座; "" when the question gives none."""
+    unit = _UNIT_ASKED.match(after_asking)
+    return unit.group() if unit else ""
+
+
+def _anchors(text: str) -> tuple[float, ...]:
+    return tuple(float(f.value) for f in extract_figures(text))
 
 
 def _strip_cues(indicator: str) -> str:
@@ -185,6 +194,8 @@ def _qualifiers(words: Sequence[Word], indicator: str) -> tuple[str, ...]:
     found = []
     for word in words:
         if len(word.text) < 2 or word.text in indicator or word.tag not in ("n", "nz", "vn", "j", "l", "eng", "nt"):
+            continue
+        if word.text in TARGET_WORDS or word.text in GROWTH_WORDS or word.text in ("实际", "同比", "一共"):
             continue
         if places_in(word.text):
             continue

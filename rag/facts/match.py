@@ -24,11 +24,13 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rag.answerability import mentions
 from rag.facts.models import Fact, FactMatch, Frame, NearMiss, Slot
 from rag.facts.owners import owners_fit
+from rag.verify import extract_figures
 
 INDICATOR_FIT = 0.6  # weighted share of the asked phrase's characters a row must hold
-QUALIFIER_FIT = 0.5  # share of the question's other nouns the row's sentence must hold
+QUALIFIER_WEIGHT = 0.5  # how much the question's other nouns, found in the row's sentence, count
 NEAR_INDICATOR = 0.34  # below this a row is not about the thing asked at all
 _KIND_WORDS = {"actual": "实际完成额", "target": "目标", "forecast": "预计数"}
 _MEASURE_WORDS = {"level": "总量", "growth": "增速", "share": "占比", "rank": "排名", "change": "变化幅度"}
@@ -39,6 +41,7 @@ class _Scored:
     fact: Fact
     indicator: float
     failed: tuple[Slot, ...]
+    closeness: float = 0.0
 
 
 def match(frame: Frame, facts: Sequence[Fact], titles: dict[str, str] | None = None) -> FactMatch:
@@ -52,7 +55,7 @@ def match(frame: Frame, facts: Sequence[Fact], titles: dict[str, str] | None = N
     reason = ""
     for part in frame.parts or (frame,):
         scored = _score(part, facts, weights, titles or {})
-        fitting = [s for s in scored if not s.failed]
+        fitting = sorted((s for s in scored if not s.failed), key=lambda s: _after_earlier(s, answers))
         if fitting:
             answers.append(fitting[0].fact)
             continue
@@ -69,20 +72,59 @@ def match(frame: Frame, facts: Sequence[Fact], titles: dict[str, str] | None = N
 def _score(part: Frame, facts: Sequence[Fact], weights: dict[str, float], titles: dict[str, str]) -> list[_Scored]:
     scored = []
     for fact in facts:
-        indicator = _indicator_fit(part, fact, weights, titles.get(fact.article_id, ""))
+        title = titles.get(fact.article_id, "")
+        indicator = _indicator_fit(part, fact, weights, title)
+        if "disbursed" in part.flags and "credit" in fact.flags:
+            indicator = max(indicator, NEAR_INDICATOR)  # a credit line is the nearest thing to a loan paid out
         if indicator < NEAR_INDICATOR:
             continue
         failed: list[Slot] = [] if indicator >= INDICATOR_FIT else ["indicator"]
-        if not owners_fit(part.owner, fact.owner):
+        if not all(name in fact.sentence or name in title for name in part.names):
+            failed.append("indicator")
+        if not (owners_fit(part.owner, fact.owner) or mentions(fact.sentence + title, part.owner)):
             failed.append("owner")
         if not _period_fits(part, fact):
             failed.append("period")
         if not _kind_fits(part, fact):
             failed.append("kind")
-        if not _measure_fits(part, fact):
+        if not _measure_fits(part, fact) or not _unit_fits(part, fact):
             failed.append("measure")
-        scored.append(_Scored(fact, indicator, tuple(failed)))
-    return sorted(scored, key=lambda s: (len(s.failed), -s.indicator))
+        if part.anchors and not _holds_anchors(part, fact):
+            failed.append("indicator")
+        closeness = _share(fact.indicator, part.indicator or "", weights)  # the row names nothing else besides
+        scored.append(_Scored(fact, indicator, tuple(dict.fromkeys(failed)), closeness))
+    # Among rows about as close, one that states its period beats one that leaves it to the article.
+    dated = part.period is not None
+    return sorted(
+        scored,
+        key=lambda s: (len(s.failed), -round(s.indicator, 1), -(dated and s.fact.period is not None), -s.closeness),
+    )
+
+
+def _after_earlier(scored: _Scored, earlier: Sequence[Fact]) -> tuple[bool, int, float, float]:
+    """The order among fitting rows for a later part of a question: not a row an earlier part took, then near
+    the rows it took (same sentence, same article), then the best fitting."""
+    used = any(scored.fact.id == f.id for f in earlier)
+    near = 0
+    if any(scored.fact.sentence_start == f.sentence_start and scored.fact.article_id == f.article_id for f in earlier):
+        near = 2
+    elif any(scored.fact.article_id == f.article_id for f in earlier):
+        near = 1
+    return (used, -near, -round(scored.indicator, 1), -scored.closeness)
+
+
+def _unit_fits(part: Frame, fact: Fact) -> bool:
+    """"几个" is not answered by an amount in 亿元; "多少亿元" is answered by one in 万元 or 亿元."""
+    if not part.unit or not fact.unit:
+        return True
+    asked, found = part.unit.lstrip("万亿"), fact.unit.lstrip("余多万亿")
+    return asked == found or asked in found or found in asked
+
+
+def _holds_anchors(part: Frame, fact: Fact) -> bool:
+    """A question that states a figure ("享受贴息的171户…") asks about the sentence that holds it."""
+    stated = {float(f.value) for f in extract_figures(fact.sentence)}
+    return all(anchor in stated for anchor in part.anchors)
 
 
 def _indicator_fit(part: Frame, fact: Fact, weights: dict[str, float], title: str) -> float:
@@ -92,8 +134,8 @@ def _indicator_fit(part: Frame, fact: Fact, weights: dict[str, float], title: st
     own = max(_share(part.indicator, fact.indicator, weights), _share(part.indicator, clause, weights))
     if not part.qualifiers:
         return own
-    qualifiers = sum(1 for q in part.qualifiers if q in fact.sentence or q in title) / len(part.qualifiers)
-    return own if qualifiers >= QUALIFIER_FIT else own * (0.5 + qualifiers)
+    qualifiers = _share("".join(part.qualifiers), fact.sentence + title, weights)
+    return own * (1 - QUALIFIER_WEIGHT + QUALIFIER_WEIGHT * qualifiers)
 
 
 def _share(asked: str, text: str, weights: dict[str, float]) -> float:

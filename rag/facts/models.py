@@ -63,6 +63,9 @@ class Frame(BaseModel):
     kind: Kind = "actual"
     measure: Measure | None = None  # None: any
     flags: tuple[Flag, ...] = ()
+    unit: str = ""  # the unit or classifier asked with: "个" in 几个, "亿元" in 多少亿元
+    names: tuple[str, ...] = ()  # what the question quotes ("“品牌贷”"): the row's sentence or title names it
+    anchors: tuple[float, ...] = ()  # figures the question itself states ("那171户"): the row's sentence holds them
     operation: Operation = "value"
     wants_figure: bool = True
     n_figures: int = 1

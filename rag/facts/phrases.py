@@ -27,6 +27,7 @@ CLASSIFIERS = frozenset("个项家名位座所台条件批类种户只株棵支�
 _PHRASE_TAGS = frozenset(["vn", "an", "j", "l", "eng", "b", "nz", "nt", "nr", "ns", "n", "ng", "nrt", "nrfg"])
 _SKIPPED_BEFORE = frozenset(["达", "达到", "为", "超", "超过", "突破", "约", "近", "共", "累计", "总计", "合计", "逾"])
 _SKIPPED_BEFORE |= frozenset(["实现", "完成", "有", "已有", "共有", "拥有", "是", "达成", "至", "到", "超出", "高达"])
+_GROWTH_ADVERBS = frozenset(["同比", "各", "分别", "均", "都", "了", "比上年", "较上年", "较去年"])
 _SCOPE = frozenset(["全市", "全区", "全县", "全省", "全国", "我市", "本市", "其中", "分别", "同比", "全年"])
 
 
@@ -51,7 +52,34 @@ def phrase_before(words: Sequence[Word]) -> str:
     # A verbal noun that opens a phrase is the action, not the thing: "建设5G基站" counts base stations.
     if start + 1 < end and words[start].tag == "vn" and words[start + 1].tag[:1] in ("n", "m", "e"):
         start += 1
+    phrase = "".join(w.text for w in words[start:end])
+    return _subject_before(words[:start]) + phrase if phrase else ""
+
+
+def _subject_before(words: Sequence[Word]) -> str:
+    """The nouns a linking verb joins to the phrase: "水运建设累计完成投资" -> 水运建设 (+ 投资)."""
+    end = len(words)
+    while end and (words[end - 1].text in _SKIPPED_BEFORE or words[end - 1].tag == "d"):
+        end -= 1
+    if end == len(words):
+        return ""
+    start = end
+    while start and _in_phrase(words, start - 1):
+        start -= 1
+    while start < end and (words[start].text in _SCOPE or _is_place_word(words[start])):
+        start += 1
     return "".join(w.text for w in words[start:end])
+
+
+def before_growth(words: Sequence[Word]) -> list[Word]:
+    """The words before a growth verb and its adverbs: "…增加值同比均增长" -> "…增加值"; all of them if none."""
+    for i in reversed(range(len(words))):
+        if words[i].text in GROWTH_WORDS:
+            kept = list(words[:i])
+            while kept and kept[-1].text in _GROWTH_ADVERBS:
+                kept.pop()
+            return kept
+    return list(words)
 
 
 def last_verb(words: Sequence[Word]) -> str:
