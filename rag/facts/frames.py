@@ -36,7 +36,9 @@ from rag.facts.phrases import (
 )
 from rag.verify import extract_figures
 
-_UNIT_ASKED = re.compile(r"(?:万|亿|万亿)?(?:元|美元|公里|千米|平方米|平方公里|亩|吨|千瓦时|辆|%)|[个项家所位条座名批种户件台只]")
+_UNIT_ASKED = re.compile(
+    r"(?:万|亿|万亿)?(?:元|美元|公里|千米|平方米|平方公里|亩|吨|千瓦时|辆|%)|[个项家所位条座名批种户件台只]"
+)
 _CLAUSES = re.compile(r"[^，,；;？?！!。]+")
 _ASKING = re.compile(r"多少|多大|多长|多高|多远|几(?=[个项家所位条年名座辆批种次户件万亿百千十倍])|几$")
 _QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,12})[”\"」』]")
@@ -72,7 +74,7 @@ def read_question(
         if _DIFFERENCE.search(clause) and parts:
             operation = "difference"
             continue
-        if _SUM.search(clause) and parts and not _ASKING.search(_SUM.sub("", clause).replace("多少", "", 0)):
+        if _SUM.search(clause) and parts:
             operation = "sum"
             continue
         if not _ASKING.search(clause):
@@ -138,13 +140,14 @@ def _part(
 
 
 def _asked_unit(after_asking: str) -> str:
-    """"多少亿元" -> 亿元, "几个" -> 个, "多少座5G工厂" -> 座; "" when the question gives none."""
+    """ "多少亿元" -> 亿元, "几个" -> 个, "多少座5G工厂" -> 座; "" when the question gives none."""
     unit = _UNIT_ASKED.match(after_asking)
     return unit.group() if unit else ""
 
 
 def _anchors(text: str) -> tuple[float, ...]:
-    return tuple(float(f.value) for f in extract_figures(text))
+    """Figures the question quotes from a text ("享受贴息的171户"), in digits; "两年" counts nothing asked."""
+    return tuple(float(f.value) for f in extract_figures(text) if f.text[:1].isdigit())
 
 
 def _strip_cues(indicator: str) -> str:

@@ -32,7 +32,8 @@ from rag.verify import extract_figures
 INDICATOR_FIT = 0.6  # weighted share of the asked phrase's characters a row must hold
 QUALIFIER_WEIGHT = 0.5  # how much the question's other nouns, found in the row's sentence, count
 NEAR_INDICATOR = 0.34  # below this a row is not about the thing asked at all
-_KIND_WORDS = {"actual": "实际完成额", "target": "目标", "forecast": "预计数"}
+_REASON_ORDER: tuple[Slot, ...] = ("kind", "owner", "period", "measure", "indicator")
+_KIND_WORDS = {"actual": "实际数", "target": "目标", "forecast": "预计数"}
 _MEASURE_WORDS = {"level": "总量", "growth": "增速", "share": "占比", "rank": "排名", "change": "变化幅度"}
 
 
@@ -59,7 +60,11 @@ def match(frame: Frame, facts: Sequence[Fact], titles: dict[str, str] | None = N
         if fitting:
             answers.append(fitting[0].fact)
             continue
-        near = [s for s in scored if s.failed and s.indicator >= NEAR_INDICATOR]
+        # The nearest miss is about the thing asked and fails elsewhere: that slot is the one to name.
+        near = sorted(
+            (s for s in scored if s.failed and s.indicator >= NEAR_INDICATOR),
+            key=lambda s: ("indicator" in s.failed, len(s.failed), -round(s.indicator, 1), -s.closeness),
+        )
         misses.extend(NearMiss(fact=s.fact, failed=s.failed) for s in near[:5])
         reason = reason or _reason(part, near[0] if near else None)
     if reason:
@@ -75,7 +80,7 @@ def _score(part: Frame, facts: Sequence[Fact], weights: dict[str, float], titles
         title = titles.get(fact.article_id, "")
         indicator = _indicator_fit(part, fact, weights, title)
         if "disbursed" in part.flags and "credit" in fact.flags:
-            indicator = max(indicator, NEAR_INDICATOR)  # a credit line is the nearest thing to a loan paid out
+            indicator = max(indicator, INDICATOR_FIT)  # a credit line is the nearest thing to a loan paid out
         if indicator < NEAR_INDICATOR:
             continue
         failed: list[Slot] = [] if indicator >= INDICATOR_FIT else ["indicator"]
@@ -114,7 +119,7 @@ def _after_earlier(scored: _Scored, earlier: Sequence[Fact]) -> tuple[bool, int,
 
 
 def _unit_fits(part: Frame, fact: Fact) -> bool:
-    """"几个" is not answered by an amount in 亿元; "多少亿元" is answered by one in 万元 or 亿元."""
+    """ "几个" is not answered by an amount in 亿元; "多少亿元" is answered by one in 万元 or 亿元."""
     if not part.unit or not fact.unit:
         return True
     asked, found = part.unit.lstrip("万亿"), fact.unit.lstrip("余多万亿")
@@ -188,12 +193,15 @@ def _reason(part: Frame, near: _Scored | None) -> str:
     asked = part.indicator or "所问的数字"
     if near is None:
         return f"语料没有给出{part.owner}{asked}的数字"
-    fact, slot = near.fact, near.failed[0]
-    thing = fact.indicator or asked
+    fact = near.fact
+    slot = next(s for s in _REASON_ORDER if s in near.failed)
+    thing = part.names[0] if part.names else fact.indicator or asked
     if slot == "kind" and "credit" in fact.flags and "disbursed" in part.flags:
         return f"语料给出了{thing}的授信额{fact.text}，没有给出实际发放额"
     if slot == "kind":
-        return f"语料给出了{thing}的{_KIND_WORDS[fact.kind]}{fact.text}，没有给出{_KIND_WORDS[part.kind]}"
+        return f"语料给出了{thing}的{_kind_word(fact.kind, fact)}{fact.text}，没有给出{_kind_word(part.kind, fact)}"
+    if slot == "measure" and not _unit_fits(part, fact):
+        return f"语料中{thing}的数字是{fact.text}，不是以{part.unit}计的"
     if slot == "owner":
         return f"语料给出的是{fact.owner}的{thing}（{fact.text}），没有给出{part.owner}的"
     if slot == "period":
@@ -203,6 +211,10 @@ def _reason(part: Frame, near: _Scored | None) -> str:
         wanted = _MEASURE_WORDS[part.measure or "level"]
         return f"语料给出了{thing}的{_MEASURE_WORDS[fact.measure]}{fact.text}，没有给出{wanted}"
     return f"语料没有给出{part.owner}{asked}的数字；最接近的是{fact.owner}{thing}{fact.text}"
+
+
+def _kind_word(kind: str, fact: Fact) -> str:
+    return "实际完成额" if kind == "actual" and "元" in fact.unit else _KIND_WORDS[kind]
 
 
 def _compute(frame: Frame, answers: Sequence[Fact]) -> tuple[float | None, str]:

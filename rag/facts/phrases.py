@@ -27,6 +27,7 @@ CLASSIFIERS = frozenset("个项家名位座所台条件批类种户只株棵支�
 _PHRASE_TAGS = frozenset(["vn", "an", "j", "l", "eng", "b", "nz", "nt", "nr", "ns", "n", "ng", "nrt", "nrfg"])
 _SKIPPED_BEFORE = frozenset(["达", "达到", "为", "超", "超过", "突破", "约", "近", "共", "累计", "总计", "合计", "逾"])
 _SKIPPED_BEFORE |= frozenset(["实现", "完成", "有", "已有", "共有", "拥有", "是", "达成", "至", "到", "超出", "高达"])
+_SKIPPED_BEFORE |= frozenset(["一共", "总共", "共计"])
 _GROWTH_ADVERBS = frozenset(["同比", "各", "分别", "均", "都", "了", "比上年", "较上年", "较去年"])
 _SCOPE = frozenset(["全市", "全区", "全县", "全省", "全国", "我市", "本市", "其中", "分别", "同比", "全年"])
 
@@ -47,13 +48,18 @@ def phrase_before(words: Sequence[Word]) -> str:
     start = end
     while start and _in_phrase(words, start - 1):
         start -= 1
-    while start < end and (words[start].text in _SCOPE or _is_place_word(words[start])):
+    while start < end and (words[start].text in _SCOPE or _is_place_word(words[start]) or _stray(words[start])):
         start += 1
     # A verbal noun that opens a phrase is the action, not the thing: "建设5G基站" counts base stations.
     if start + 1 < end and words[start].tag == "vn" and words[start + 1].tag[:1] in ("n", "m", "e"):
         start += 1
     phrase = "".join(w.text for w in words[start:end])
     return _subject_before(words[:start]) + phrase if phrase else ""
+
+
+def _stray(word: Word) -> bool:
+    """A lone character left over from the words before ("半年内" -> 内), not part of a name."""
+    return len(word.text) == 1 and word.tag not in ("eng", "m")
 
 
 def _subject_before(words: Sequence[Word]) -> str:
