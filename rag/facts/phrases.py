@@ -29,7 +29,8 @@ _SKIPPED_BEFORE = frozenset(["达", "达到", "为", "超", "超过", "突破", 
 _SKIPPED_BEFORE |= frozenset(["实现", "完成", "有", "已有", "共有", "拥有", "是", "达成", "至", "到", "超出", "高达"])
 _SKIPPED_BEFORE |= frozenset(["一共", "总共", "共计"])
 _GROWTH_ADVERBS = frozenset(["同比", "各", "分别", "均", "都", "了", "比上年", "较上年", "较去年"])
-_SCOPE = frozenset(["全市", "全区", "全县", "全省", "全国", "我市", "本市", "其中", "分别", "同比", "全年"])
+_COMPARED_WITH = frozenset(["比", "较", "与", "同"])
+_SCOPE = frozenset(["全市", "全区", "全县", "全省", "全国", "我市", "本市", "其中", "分别", "同比", "全年", "实际"])
 
 
 @dataclass(frozen=True)
@@ -72,9 +73,10 @@ def _subject_before(words: Sequence[Word]) -> str:
     start = end
     while start and _in_phrase(words, start - 1):
         start -= 1
-    while start < end and (words[start].text in _SCOPE or _is_place_word(words[start])):
+    while start < end and (words[start].text in _SCOPE or _is_place_word(words[start]) or _stray(words[start])):
         start += 1
-    return "".join(w.text for w in words[start:end])
+    subject = "".join(w.text for w in words[start:end])
+    return subject if len(subject) > 1 else ""
 
 
 def before_growth(words: Sequence[Word]) -> list[Word]:
@@ -82,6 +84,10 @@ def before_growth(words: Sequence[Word]) -> list[Word]:
     for i in reversed(range(len(words))):
         if words[i].text in GROWTH_WORDS:
             kept = list(words[:i])
+            # "比去年同期增长": what comes after 比 is the base compared with, not the thing that grew.
+            bases = [j for j, w in enumerate(kept) if w.text in _COMPARED_WITH]
+            if bases:
+                kept = kept[: bases[-1]]
             while kept and kept[-1].text in _GROWTH_ADVERBS:
                 kept.pop()
             return kept
@@ -106,7 +112,7 @@ def phrase_after(words: Sequence[Word]) -> str:
 
 def _in_phrase(words: Sequence[Word], i: int) -> bool:
     word = words[i]
-    if word.text in _SCOPE or word.text in _SKIPPED_BEFORE:
+    if word.text in _SCOPE or word.text in _SKIPPED_BEFORE or word.tag == "t":  # 去年同期, 今年: times, not things
         return False
     if word.tag in _PHRASE_TAGS:
         return True
