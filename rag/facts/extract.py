@@ -34,6 +34,7 @@ from rag.facts.phrases import (
     FLAG_WORDS,
     FORECAST_WORDS,
     GROWTH_WORDS,
+    SET_MEMBER,
     SHARE_WORDS,
     TARGET_WORDS,
     before_growth,
@@ -45,9 +46,10 @@ from rag.facts.phrases import (
 from rag.models import Article
 from rag.verify import Figure, extract_figures
 
-EXTRACT_VERSION = 6  # bump when the rows change: the index is rebuilt
+EXTRACT_VERSION = 8  # bump when the rows change: the index is rebuilt
 _CLAUSE = re.compile(r"[^，,；;？?！!。\n]+")
 _BACK_REFERENCE = re.compile(r"[该本](高新区|开发区|新区|园区|街道|区|县|镇)")
+_LIST_JOINS = ("、", "和", "及", "与", "以及")
 _GOAL_NOUNS = ("目标", "任务", "计划")
 
 
@@ -146,7 +148,7 @@ def _sentence_facts(
                 as_of=period.as_of,
                 kind="target" if goal else _kind(before, period, context.reference),
                 measure=measure,
-                flags=_flags(clause_before),
+                flags=_flags(clause_before) + (("set_size",) if SET_MEMBER.search(sentence[:clause_end]) else ()),
                 sentence=sentence,
                 sentence_start=start,
                 sentence_end=end,
@@ -163,8 +165,10 @@ def _indicator(sentence: str, clause_start: int, clause_end: int, figure: Figure
     """The phrase, and whether it names the figure a goal ("设定180亿元出口目标" -> 出口, True)."""
     words = words_of(sentence[clause_start : figure.start])
     before = phrase_before(before_growth(words) if figure.kind != "number" else words)
-    if figure.unit[-1:] in CLASSIFIERS or not before:
-        after = phrase_after(words_of(sentence[figure.end : clause_end]))
+    following = sentence[figure.end : clause_end]
+    # "…企业2462家、省科技型中小企业1148家": after 、 the next item begins, with its own figure.
+    if (figure.unit[-1:] in CLASSIFIERS or not before) and not following.startswith(_LIST_JOINS):
+        after = phrase_after(words_of(following))
         for goal in _GOAL_NOUNS:
             if len(after) > len(goal) and after.endswith(goal):
                 return after.removesuffix(goal), True
@@ -175,8 +179,9 @@ def _indicator(sentence: str, clause_start: int, clause_end: int, figure: Figure
 
 def _leading_owner(context: _ArticleContext, sentence: str) -> str | None:
     """The place a sentence opens with, its subject: the next sentences of the paragraph go on about it."""
-    place = subject(places_in(sentence[:12], frozenset({context.owner})))
-    if place is None or place.start > 2:
+    places = places_in(sentence[:12], frozenset({context.owner}))
+    place = subject(places)
+    if place is None or places[0].start > 2:
         return None
     return owner_name(place.name, context.owner, context.local_owner, context.home_place)
 

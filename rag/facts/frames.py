@@ -135,6 +135,7 @@ def _part(
         flags=_flags(clause),
         unit=_asked_unit(clause[asking.end() :]),
         names=tuple(_QUOTED.findall(text)),
+        clause=clause,
         anchors=_anchors(text),
     )
 
@@ -189,7 +190,8 @@ def _measure(clause: str, before_asking: str, indicator: str) -> Measure:
 
 
 def _flags(clause: str) -> tuple[Flag, ...]:
-    return tuple(flag for flag, words in FLAG_WORDS.items() if any(w in clause for w in words))
+    flags = tuple(flag for flag, words in FLAG_WORDS.items() if any(w in clause for w in words))
+    return (*flags, "set_size") if "之一" in clause else flags
 
 
 def _qualifiers(words: Sequence[Word], indicator: str) -> tuple[str, ...]:

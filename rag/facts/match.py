@@ -5,8 +5,9 @@
 
 A row answers a part of the frame when it fits all its slots:
 - indicator: what the row measures shares enough of the asked phrase, each character weighted by how rare it is
-  among the table's indicators (so "5G用户数" is not "5G基站"), in its own indicator or in its clause; and the
-  other nouns of the question ("品牌贷") are in its sentence or its article's title;
+  among the table's indicators (so "5G用户数" is not "5G基站"): its characters in the row's indicator, or its
+  character pairs in the row's clause; the other nouns of the question ("品牌贷") count in the row's sentence,
+  its article's title and the sentence before;
 - owner: the same place or organisation, or a short form of it (rag.facts.owners.owners_fit);
 - period: the same period or one inside it ("2013" holds "2013-12"); a row with no period fits a question that
   names no year;
@@ -21,17 +22,22 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from rag.answerability import mentions
 from rag.facts.models import Fact, FactMatch, Frame, NearMiss, Slot
 from rag.facts.owners import owners_fit
+from rag.facts.phrases import words_of
+from rag.models import Article
 from rag.verify import extract_figures
 
 INDICATOR_FIT = 0.6  # weighted share of the asked phrase's characters a row must hold
 QUALIFIER_WEIGHT = 0.5  # how much the question's other nouns, found in the row's sentence, count
+HEAD_CREDIT = 0.8  # a row that holds only the head of the phrase asked
+HEAD_WORDS = 2
 NEAR_INDICATOR = 0.34  # below this a row is not about the thing asked at all
+CONTEXT_CHARS = 150  # of text before a row's sentence that may name its subject
 _REASON_ORDER: tuple[Slot, ...] = ("kind", "owner", "period", "measure", "indicator")
 _KIND_WORDS = {"actual": "实际数", "target": "目标", "forecast": "预计数"}
 _MEASURE_WORDS = {"level": "总量", "growth": "增速", "share": "占比", "rank": "排名", "change": "变化幅度"}
@@ -45,9 +51,10 @@ class _Scored:
     closeness: float = 0.0
 
 
-def match(frame: Frame, facts: Sequence[Fact], titles: dict[str, str] | None = None) -> FactMatch:
-    """Match every part of `frame` against `facts`; `titles` (article id -> title) give rows their article's
-    subject. The match is answered when every part has a row; sums, differences and ratios are computed."""
+def match(frame: Frame, facts: Sequence[Fact], articles: Mapping[str, Article] | None = None) -> FactMatch:
+    """Match every part of `frame` against `facts`; `articles` (by id) give each row the title and the sentence
+    before it ("吴兴区湖东街道…项目现场。项目总建筑面积约4400平方米"). The match is answered when every part
+    has a row; sums, differences and ratios are computed."""
     if not frame.wants_figure:
         return FactMatch(frame=frame, answers=())
     weights = _character_weights(facts)
@@ -55,8 +62,8 @@ def match(frame: Frame, facts: Sequence[Fact], titles: dict[str, str] | None = N
     misses: list[NearMiss] = []
     reason = ""
     for part in frame.parts or (frame,):
-        scored = _score(part, facts, weights, titles or {})
-        fitting = sorted((s for s in scored if not s.failed), key=lambda s: _after_earlier(s, answers))
+        scored = _score(part, facts, weights, articles or {})
+        fitting = sorted((s for s in scored if not s.failed), key=lambda s: _after_earlier(s, answers))  # stable
         if fitting:
             answers.append(fitting[0].fact)
             continue
@@ -74,10 +81,12 @@ def match(frame: Frame, facts: Sequence[Fact], titles: dict[str, str] | None = N
     return FactMatch(frame=frame, answers=tuple(answers), operands=operands, computed=computed, arithmetic=arithmetic)
 
 
-def _score(part: Frame, facts: Sequence[Fact], weights: dict[str, float], titles: dict[str, str]) -> list[_Scored]:
+def _score(
+    part: Frame, facts: Sequence[Fact], weights: dict[str, float], articles: Mapping[str, Article]
+) -> list[_Scored]:
     scored = []
     for fact in facts:
-        title = titles.get(fact.article_id, "")
+        title = _context(fact, articles.get(fact.article_id))
         indicator = _indicator_fit(part, fact, weights, title)
         if "disbursed" in part.flags and "credit" in fact.flags:
             indicator = max(indicator, INDICATOR_FIT)  # a credit line is the nearest thing to a loan paid out
@@ -86,6 +95,8 @@ def _score(part: Frame, facts: Sequence[Fact], weights: dict[str, float], titles
         failed: list[Slot] = [] if indicator >= INDICATOR_FIT else ["indicator"]
         if not all(name in fact.sentence or name in title for name in part.names):
             failed.append("indicator")
+        if "set_size" in fact.flags and "set_size" not in part.flags:
+            failed.append("indicator")  # "属于国家35项…技术之一" counts the set, not what the subject holds
         if not (owners_fit(part.owner, fact.owner) or mentions(fact.sentence + title, part.owner)):
             failed.append("owner")
         if not _period_fits(part, fact):
@@ -96,7 +107,9 @@ def _score(part: Frame, facts: Sequence[Fact], weights: dict[str, float], titles
             failed.append("measure")
         if part.anchors and not _holds_anchors(part, fact):
             failed.append("indicator")
-        closeness = _share(fact.indicator, part.indicator or "", weights)  # the row names nothing else besides
+        # Ties go to the row that names little else besides, then to the clause that reads most like the question's.
+        closeness = round(_share(fact.indicator, part.indicator or "", weights), 1)
+        closeness += _share(part.clause, _clause(fact), weights) / 100
         scored.append(_Scored(fact, indicator, tuple(dict.fromkeys(failed)), closeness))
     # Among rows about as close, one that states its period beats one that leaves it to the article.
     dated = part.period is not None
@@ -106,7 +119,14 @@ def _score(part: Frame, facts: Sequence[Fact], weights: dict[str, float], titles
     )
 
 
-def _after_earlier(scored: _Scored, earlier: Sequence[Fact]) -> tuple[bool, int, float, float]:
+def _context(fact: Fact, article: Article | None) -> str:
+    """The article's title and the text just before the row's sentence: where its subject was named."""
+    if article is None:
+        return ""
+    return f"{article.title}\n{article.text[max(0, fact.sentence_start - CONTEXT_CHARS) : fact.sentence_start]}"
+
+
+def _after_earlier(scored: _Scored, earlier: Sequence[Fact]) -> tuple[bool, int]:
     """The order among fitting rows for a later part of a question: not a row an earlier part took, then near
     the rows it took (same sentence, same article), then the best fitting."""
     used = any(scored.fact.id == f.id for f in earlier)
@@ -115,7 +135,7 @@ def _after_earlier(scored: _Scored, earlier: Sequence[Fact]) -> tuple[bool, int,
         near = 2
     elif any(scored.fact.article_id == f.article_id for f in earlier):
         near = 1
-    return (used, -near, -round(scored.indicator, 1), -scored.closeness)
+    return (used, -near)
 
 
 def _unit_fits(part: Frame, fact: Fact) -> bool:
@@ -132,15 +152,28 @@ def _holds_anchors(part: Frame, fact: Fact) -> bool:
     return all(anchor in stated for anchor in part.anchors)
 
 
-def _indicator_fit(part: Frame, fact: Fact, weights: dict[str, float], title: str) -> float:
+def _indicator_fit(part: Frame, fact: Fact, weights: dict[str, float], context: str) -> float:
     if not part.indicator:
-        return _share(" ".join(part.qualifiers), fact.sentence + title, weights) if part.qualifiers else 0.0
-    clause = fact.sentence[fact.clause_start - fact.sentence_start : fact.clause_end - fact.sentence_start]
-    own = max(_share(part.indicator, fact.indicator, weights), _share(part.indicator, clause, weights))
+        return _share(" ".join(part.qualifiers), fact.sentence + context, weights) if part.qualifiers else 0.0
+    clause = _clause(fact)
+    own = max(_share(part.indicator, fact.indicator, weights), _pair_share(part.indicator, clause, weights))
+    head = _head(part.indicator)
+    if head != part.indicator:  # "…EPC项目建筑面积" is an area first: the row may not repeat the project's name
+        own = max(own, HEAD_CREDIT * max(_share(head, fact.indicator, weights), _pair_share(head, clause, weights)))
     if not part.qualifiers:
         return own
-    qualifiers = _share("".join(part.qualifiers), fact.sentence + title, weights)
+    qualifiers = _share("".join(part.qualifiers), fact.sentence + context, weights)
     return own * (1 - QUALIFIER_WEIGHT + QUALIFIER_WEIGHT * qualifiers)
+
+
+def _clause(fact: Fact) -> str:
+    return fact.sentence[fact.clause_start - fact.sentence_start : fact.clause_end - fact.sentence_start]
+
+
+def _head(indicator: str) -> str:
+    """The last two words of a phrase, which name what it measures: "邻里中心EPC项目建筑面积" -> 建筑面积."""
+    words = [w.text for w in words_of(indicator)]
+    return "".join(words[-HEAD_WORDS:]) if len(words) > HEAD_WORDS else indicator
 
 
 def _share(asked: str, text: str, weights: dict[str, float]) -> float:
@@ -149,6 +182,16 @@ def _share(asked: str, text: str, weights: dict[str, float]) -> float:
     if not total:
         return 0.0
     return sum(weights.get(ch, 1.0) for ch in chars if ch in text) / total
+
+
+def _pair_share(asked: str, text: str, weights: dict[str, float]) -> float:
+    """Like `_share`, over the asked phrase's character pairs: a long clause holds many single characters of
+    "水运建设投资" by chance, but not its pairs."""
+    if len(asked) < 3:
+        return _share(asked, text, weights)
+    pairs = {asked[i : i + 2] for i in range(len(asked) - 1)}
+    total = sum(weights.get(p[0], 1.0) + weights.get(p[1], 1.0) for p in pairs)
+    return sum(weights.get(p[0], 1.0) + weights.get(p[1], 1.0) for p in pairs if p in text) / total
 
 
 def _character_weights(facts: Sequence[Fact]) -> dict[str, float]:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 Kind = Literal["actual", "target", "forecast"]
 Measure = Literal["level", "growth", "share", "rank", "change"]
-Flag = Literal["cumulative", "credit", "disbursed"]
+Flag = Literal["cumulative", "credit", "disbursed", "set_size"]  # set_size: "…35项技术之一"
 Operation = Literal["value", "list", "sum", "difference", "ratio", "rank"]
 Slot = Literal["indicator", "owner", "period", "kind", "measure"]
 
@@ -69,6 +69,7 @@ class Frame(BaseModel):
     operation: Operation = "value"
     wants_figure: bool = True
     n_figures: int = 1
+    clause: str = ""  # the words of the question this part was read from
     parts: tuple[Frame, ...] = ()
 
 

@@ -6,6 +6,7 @@ phrase_after(words_of("家科研机构"))                # "科研机构"
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ FLAG_WORDS: dict[Flag, tuple[str, ...]] = {
     "credit": ("授信",),
     "disbursed": ("发放", "放贷", "放款", "投放"),
 }
+SET_MEMBER = re.compile(r"之一[\"'”’」』)）]*$")  # "…属于国家35项“卡脖子”技术之一": the size of a set
 # Classifiers that stand between a number and the noun it counts: "38家科研机构", "100个…项目".
 CLASSIFIERS = frozenset("个项家名位座所台条件批类种户只株棵支场辆艘架栋间套张")
 _PHRASE_TAGS = frozenset(["vn", "an", "j", "l", "eng", "b", "nz", "nt", "nr", "ns", "n", "ng", "nrt", "nrfg"])

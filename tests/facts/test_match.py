@@ -9,8 +9,8 @@ HOME = "湖州"
 
 
 def _match(table, question):
-    facts, titles, places = table
-    return match(read_question(question, HOME, known_places=places), facts, titles)
+    facts, articles, places = table
+    return match(read_question(question, HOME, known_places=places), facts, articles)
 
 
 def test_match_answers_with_the_row_of_the_indicator_asked(table):
