@@ -66,7 +66,7 @@ def read_question(
     text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", question))
     if len(_LATIN.findall(text)) > len(_CJK.findall(text)):
         return _english(question, home_place)
-    owner = _owner(text, home_place, frozenset(known_places))
+    owner, within = _owner(text, home_place, frozenset(known_places))
     parts: list[Frame] = []
     operation: Operation = "value"
     previous_clause = ""
@@ -80,10 +80,11 @@ def read_question(
         if not _ASKING.search(clause):
             continue
         previous = parts[-1] if parts else None
-        parts.append(_part(question, clause, owner, previous, previous_clause, reference_date, text))
+        part = _part(question, clause, owner, previous, previous_clause, reference_date, text)
+        parts.append(part.model_copy(update={"owner_within": within}))
         previous_clause = clause
     if not parts:
-        return Frame(question=question, indicator=None, owner=owner, wants_figure=False, operation="value")
+        return Frame(question=question, indicator=None, owner=owner, owner_within=within, wants_figure=False)
     if operation == "value":
         operation = _operation(text, len(parts))
     first = parts[0]
@@ -157,11 +158,16 @@ def _strip_cues(indicator: str) -> str:
     return indicator
 
 
-def _owner(text: str, home_place: str, known: frozenset[str]) -> str:
-    place = subject(places_in(text, known | {home_place}))
+def _owner(text: str, home_place: str, known: frozenset[str]) -> tuple[str, str | None]:
+    """The owner asked about, and the city the question puts it in ("湖州肥西县…" -> 肥西县, 湖州)."""
+    places = places_in(text, known | {home_place})
+    place = subject(places)
     if place is None:
-        return home_place
-    return owner_name(place.name, home_place, None, home_place) or home_place
+        return home_place, None
+    owner = owner_name(place.name, home_place, None, home_place) or home_place
+    cities = [owner_name(p.name, home_place, None, home_place) for p in places if p is not place]
+    within = next((city for city in cities if city and city != owner and city in known | {home_place}), None)
+    return owner, within
 
 
 def _kind(clause: str) -> Kind | None:

@@ -14,6 +14,8 @@ A row answers a part of the frame when it fits all its slots:
 - kind: an actual for an actual, a target or forecast for a target; credit granted (授信) is not money paid
   out (发放);
 - measure: a level for a level, a growth rate for a growth rate.
+A question that puts a place in a city it is not in ("湖州肥西县…": 肥西 is Hefei's, by CC-CEDICT) is refused
+before any row is looked at.
 A row that fits the indicator but fails one or two of the other slots is a near miss; the first near miss of
 the best-fitting row says which slot no row fills.
 """
@@ -27,7 +29,7 @@ from dataclasses import dataclass
 
 from rag.answerability import mentions
 from rag.facts.models import Fact, FactMatch, Frame, NearMiss, Slot
-from rag.facts.owners import owners_fit
+from rag.facts.owners import owners_fit, parent_place
 from rag.facts.phrases import words_of
 from rag.models import Article
 from rag.verify import extract_figures
@@ -57,6 +59,11 @@ def match(frame: Frame, facts: Sequence[Fact], articles: Mapping[str, Article] |
     has a row; sums, differences and ratios are computed."""
     if not frame.wants_figure:
         return FactMatch(frame=frame, answers=())
+    parent = parent_place(frame.owner)
+    if frame.owner_within and parent and parent != frame.owner_within:
+        within = frame.owner_within
+        reason = f"{frame.owner}属于{parent}，不在{within}；语料没有给出{within}{frame.owner}的数字"
+        return FactMatch(frame=frame, answers=(), reason=reason)
     weights = _character_weights(facts)
     answers: list[Fact] = []
     misses: list[NearMiss] = []

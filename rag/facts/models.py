@@ -58,6 +58,7 @@ class Frame(BaseModel):
     indicator: str | None  # None: the question does not name what it counts (or is not in Chinese)
     qualifiers: tuple[str, ...] = ()
     owner: str
+    owner_within: str | None = None  # the city the question puts the owner in: 湖州 in "湖州吴兴区…"
     period: str | None = None
     period_text: str = ""
     kind: Kind = "actual"

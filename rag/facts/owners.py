@@ -128,6 +128,19 @@ def owners_fit(asked: str, found: str) -> bool:
     return a == f or (min(len(a), len(f)) >= 2 and (a in f or f in a))
 
 
+def parent_place(place: str) -> str | None:
+    """The city a district or county belongs to, as CC-CEDICT defines it: "肥西县" -> 合肥 ("Feixi county in Hefei
+    合肥[He2 fei2], Anhui"), "吴兴区" -> 湖州; None for a city or a name the dictionary does not place."""
+    for name in dict.fromkeys([place, place[:-1] if len(place) > 2 and place.endswith(_ADMINISTRATIVE) else place]):
+        entry = _dictionary().get_entry(name)
+        if entry is None:
+            continue
+        found = _PARENT.search(" ".join(entry.get("definitions") or ()))
+        if found:
+            return found.group(1).split("|")[-1].removesuffix("市")
+    return None
+
+
 def _is_place(word: str, tag: str) -> bool:
     if word in _ZONE_WORDS or len(word) < 2:
         return False
@@ -144,6 +157,7 @@ def _is_place(word: str, tag: str) -> bool:
     return bool(_PLACE_DEFINITION.search(" ".join(entry.get("definitions") or ())))
 
 
+_PARENT = re.compile(r"\b(?:county|district)\b.*?\b(?:in|of)\b[^\[]*?([\u3400-\u9fff|]+)\[")
 _PLACE_DEFINITION = re.compile(r"\b(?:county|district|city|province|town|township|village|prefecture)\b")
 
 

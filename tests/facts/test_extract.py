@@ -102,3 +102,8 @@ def test_period_resolution_and_end():
     assert has_ended("2013", ReferenceDate(2014, 2)) is True
     assert has_ended("2014", ReferenceDate(2014, 2)) is False
     assert has_ended("2014", None) is None
+
+
+def test_extract_facts_marks_the_size_of_a_set_the_subject_is_one_of(rows):
+    member = _row(rows["002_73bfd24cb0fa9e4c.txt"], "35项")
+    assert "set_size" in member.flags

@@ -62,3 +62,8 @@ def test_read_question_reads_a_growth_rate_after_a_level():
 
 def test_read_question_without_a_figure_asks_for_none():
     assert not read_question("德清与哪所高校共建了实验室？", HOME).wants_figure
+
+
+def test_read_question_keeps_the_city_a_district_is_put_in():
+    frame = read_question("湖州肥西县引进了多少个项目？", HOME, known_places=["合肥"])
+    assert (frame.owner, frame.owner_within) == ("肥西县", HOME)

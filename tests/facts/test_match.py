@@ -68,3 +68,14 @@ def test_match_computes_a_sum_over_two_years(table):
 def test_match_leaves_questions_without_a_figure_to_sentence_evidence(table):
     result = _match(table, "德清与哪所高校共建了实验室？")
     assert not result.answered and result.reason == ""
+
+
+def test_match_refuses_a_district_of_another_city_named_as_the_home_places(table):
+    result = _match(table, "湖州肥西县今年上半年引进了多少个项目？")
+    assert not result.answered and "合肥" in result.reason
+    assert _match(table, "湖州吴兴区全区建成了多少座5G智能工厂？").answers[0].text == "12座"
+
+
+def test_match_does_not_answer_with_the_size_of_a_set(table):
+    result = _match(table, "湖州企业掌握了多少项国家“卡脖子”技术？")
+    assert all("set_size" not in f.flags for f in result.answers)
