@@ -118,11 +118,19 @@ def _score(
         closeness = round(_share(fact.indicator, part.indicator or "", weights), 1)
         closeness += _share(part.clause, _clause(fact), weights) / 100
         scored.append(_Scored(fact, indicator, tuple(dict.fromkeys(failed)), closeness))
-    # Among rows about as close, one that states its period beats one that leaves it to the article.
+    # Among rows about as close, a running total when the question asks for one (累计), not one case of it; and
+    # one that states its period beats one that leaves it to the article.
     dated = part.period is not None
+    total = "cumulative" in part.flags
     return sorted(
         scored,
-        key=lambda s: (len(s.failed), -round(s.indicator, 1), -(dated and s.fact.period is not None), -s.closeness),
+        key=lambda s: (
+            len(s.failed),
+            -(total and "cumulative" in s.fact.flags),
+            -round(s.indicator, 1),
+            -(dated and s.fact.period is not None),
+            -s.closeness,
+        ),
     )
 
 
