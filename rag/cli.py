@@ -23,6 +23,7 @@ from rag.errors import RagError
 if TYPE_CHECKING:
     from rag.answer import Answer
     from rag.evaluate import Report, Scores
+    from rag.facts.models import FactMatch
     from rag.filters import SearchFilters
     from rag.retrieval import SearchMode
     from rag.verify import Verification
@@ -286,6 +287,63 @@ def articles(
         title = a.title or f"[dim]{a.display_title}[/dim]"
         table.add_row(a.id, a.kind, a.publication or "", title, str(len(a.text)))
     console.print(table)
+
+
+# --- the figures table (rag.facts) -----------------------------------------------------------------------------
+
+
+@app.command()
+def facts(
+    ctx: typer.Context,
+    indicator: Annotated[str | None, typer.Option(help="Only rows whose indicator contains this.")] = None,
+    place: Annotated[str | None, typer.Option(help="Only rows of this place or organisation (吴兴: 吴兴区).")] = None,
+    period: Annotated[str | None, typer.Option(help="Only rows whose period starts so: 2013, Y0-H1.")] = None,
+    question: Annotated[str | None, typer.Option(help="Read this question into a frame and match it.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List the figures table: every figure of the corpus with what it measures, whose, when and of what kind."""
+    from rag.facts.service import match_question
+    from rag.store import open_index
+
+    settings = _settings(ctx)
+    with open_index(settings.index_dir) as index:
+        if question is not None:
+            result = match_question(index, question, settings.home_place)
+            if as_json:
+                print(result.model_dump_json(indent=2))
+                return
+            _print_fact_match(result)
+            return
+        rows = index.facts(indicator=indicator, place=place, period=period)
+    if as_json:
+        print(json.dumps([f.model_dump() for f in rows], ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"{len(rows)} figures")
+    for column in ("figure", "indicator", "owner", "period", "kind", "measure", "flags", "source"):
+        table.add_column(column)
+    for f in rows:
+        when = f"{f.period or '—'} ({f.period_text})" if f.period_text else f.period or "—"
+        table.add_row(
+            f.text, f.indicator, f.owner, when, f.kind, f.measure, ",".join(f.flags), f"{f.source_file[:3]} @{f.start}"
+        )
+    console.print(table)
+
+
+def _print_fact_match(result: FactMatch) -> None:
+    frame = result.frame
+    for part in frame.parts or (frame,):
+        console.print(
+            f"[dim]asks[/dim] {part.indicator or '—'} · {part.owner} · {part.period or 'any period'} · {part.kind}"
+            f" · {part.measure or 'any'} {part.unit}",
+            highlight=False,
+        )
+    console.print(f"[dim]operation[/dim] {frame.operation}")
+    for fact in result.answers:
+        console.print(f"[green]answer[/green] {fact.text} — {escape(fact.sentence)}", highlight=False)
+    if result.arithmetic:
+        console.print(f"[green]computed[/green] {result.arithmetic}", highlight=False)
+    if result.reason:
+        console.print(f"[yellow]not answered[/yellow] {result.reason}", highlight=False)
 
 
 @app.command()

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from rag.chunking import ChunkingSettings, chunk_article
 from rag.config import Settings
 from rag.embedding import get_embedder
+from rag.facts.extract import EXTRACT_VERSION, extract_facts
 from rag.ingest import LOADER_VERSION, LoadedSource, corpus_files, file_sha256, try_load_source
 from rag.ingest.uploads import UploadStore
 from rag.store import IndexWriter, SourceRecord, read_manifest
@@ -86,6 +87,7 @@ def build_signature(settings: Settings) -> dict[str, Any]:
             "tokenizer": chunking.encoding,
         },
         "index_type": settings.index_type,
+        "facts": {"version": EXTRACT_VERSION, "home_place": settings.home_place},
     }
 
 
@@ -126,7 +128,8 @@ def ingest(settings: Settings, *, rebuild: bool = False, progress: ProgressCallb
             loaded = try_load_source(path, max_bytes, fields)
             if isinstance(loaded, LoadedSource):
                 chunks = [c for article in loaded.articles for c in chunk_article(article, chunking)]
-                writer.put_source(_record(loaded), loaded.articles, chunks)
+                facts = [f for article in loaded.articles for f in extract_facts(article, settings.home_place)]
+                writer.put_source(_record(loaded), loaded.articles, chunks, facts)
                 reports.append(_report(_record(loaded), "changed" if previous else "new", chunks=len(chunks)))
                 continue
             problems[path.name] = {"sha256": hashes[path.name], "message": loaded.message, "fatal": loaded.fatal}

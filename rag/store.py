@@ -34,6 +34,7 @@ import numpy as np
 
 from rag.bm25 import FTS_TOKENIZER, segmented
 from rag.errors import ArticleNotFoundError, IndexError_, IndexLockedError, IndexNotFoundError
+from rag.facts.models import Fact
 from rag.models import Article, Chunk
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
     from rag.filters import SearchFilters
     from rag.vectors import IndexType
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: the facts table
 DB_NAME = "index.sqlite"
 VECTORS_NAME = "vectors.faiss"
 MANIFEST_NAME = "manifest.json"
@@ -78,6 +79,17 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_by_source ON chunks (source_file);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(words, tokenize="{FTS_TOKENIZER}");
+CREATE TABLE IF NOT EXISTS facts (
+    id TEXT PRIMARY KEY,
+    article_id TEXT NOT NULL,
+    source_file TEXT NOT NULL,
+    indicator TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    period TEXT,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS facts_by_source ON facts (source_file);
+CREATE INDEX IF NOT EXISTS facts_by_article ON facts (article_id);
 CREATE TABLE IF NOT EXISTS embedding_cache (
     model_id TEXT NOT NULL,
     text_sha TEXT NOT NULL,
@@ -225,6 +237,35 @@ class IndexReader:
         found = dict(rows)
         return {word: int(found.get(word, 0)) for word in wanted}
 
+    # --- the figures table (rag.facts) ---------------------------------------------------------------
+
+    def facts(
+        self,
+        indicator: str | None = None,
+        place: str | None = None,
+        period: str | None = None,
+        article_ids: Iterable[str] | None = None,
+    ) -> list[Fact]:
+        """Rows of the figures table in text order: `indicator` is a part of the row's indicator, `place` its
+        owner or a short form of it ("吴兴" for 吴兴区), `period` a prefix of its period label ("2013", "Y0-H1")."""
+        from rag.facts.owners import owners_fit
+
+        clauses: list[str] = ["1"]
+        args: list[str | int] = []
+        if indicator:
+            clauses.append("instr(indicator, ?) > 0")
+            args.append(indicator)
+        if period:
+            clauses.append("substr(period, 1, ?) = ?")
+            args.extend([len(period), period])
+        if article_ids is not None:
+            ids = list(article_ids)
+            clauses.append(f"article_id IN ({','.join('?' * len(ids))})")
+            args.extend(ids)
+        query = f"SELECT data FROM facts WHERE {' AND '.join(clauses)} ORDER BY source_file, article_id, rowid"
+        found = [Fact.model_validate_json(row[0]) for row in self._db.execute(query, args)]
+        return [fact for fact in found if place is None or owners_fit(place, fact.owner)]
+
     def bm25(self, match: str, k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
         """Chunks matching an FTS5 expression, best first; scores are positive (higher is better). With `allowed`,
         only those chunk ids are ranked."""
@@ -316,8 +357,10 @@ class IndexWriter:
     def source_records(self) -> dict[str, SourceRecord]:
         return {row[0]: _source(row) for row in self.db.execute("SELECT * FROM sources")}
 
-    def put_source(self, record: SourceRecord, articles: Iterable[Article], chunks: Iterable[Chunk]) -> None:
-        """Replace everything known about one source file, in one transaction."""
+    def put_source(
+        self, record: SourceRecord, articles: Iterable[Article], chunks: Iterable[Chunk], facts: Iterable[Fact] = ()
+    ) -> None:
+        """Replace everything known about one source file (its articles, chunks and figures), in one transaction."""
         with self.db:
             self._delete(record.source_file)
             self.db.execute(
@@ -342,6 +385,13 @@ class IndexWriter:
                 )
                 self.added_ids.add(int_id)
                 self.removed_ids.discard(int_id)
+            self.db.executemany(
+                "INSERT INTO facts VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (f.id, f.article_id, f.source_file, f.indicator, f.owner, f.period, f.model_dump_json())
+                    for f in facts
+                ],
+            )
 
     def delete_source(self, source_file: str) -> None:
         with self.db:
@@ -351,6 +401,7 @@ class IndexWriter:
         gone = [row[0] for row in self.db.execute("SELECT int_id FROM chunks WHERE source_file = ?", (source_file,))]
         self.db.executemany("DELETE FROM chunks_fts WHERE rowid = ?", [(i,) for i in gone])
         self.db.execute("DELETE FROM chunks WHERE source_file = ?", (source_file,))
+        self.db.execute("DELETE FROM facts WHERE source_file = ?", (source_file,))
         self.db.execute("DELETE FROM articles WHERE source_file = ?", (source_file,))
         self.db.execute("DELETE FROM sources WHERE source_file = ?", (source_file,))
         self.removed_ids.update(gone)

@@ -15,7 +15,7 @@ from pydantic.json_schema import models_json_schema
 from starlette.concurrency import run_in_threadpool
 
 from rag import __version__
-from rag.api import articles, ask, chat, documents, health, widget
+from rag.api import articles, ask, chat, documents, facts, health, widget
 from rag.api.errors import documented, install_error_handlers
 from rag.api.limits import BodyLimit
 from rag.api.metrics import install_metrics
@@ -63,6 +63,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_metrics(app)  # outermost of all: counts what the others answer themselves
     app.include_router(health.router)
     app.include_router(articles.router, responses=documented(404, 422, 503))
+    app.include_router(facts.router, responses=documented(422, 503))
     app.include_router(ask.router)
     app.include_router(chat.router)
     app.include_router(widget.router)

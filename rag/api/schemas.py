@@ -13,6 +13,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 from rag.answer import Answer, AnswerMode, Citation, RequestedMode
+from rag.facts.models import Fact
 from rag.filters import SearchFilters
 from rag.models import Passage
 from rag.verify import Verification
@@ -259,3 +260,11 @@ class Model(BaseModel):
 class ModelList(BaseModel):
     object: Literal["list"] = "list"
     data: list[Model]
+
+
+# --- /api/facts: the figures table ---------------------------------------------------------------------------------
+
+
+class FactsResponse(BaseModel):
+    count: int
+    facts: list[Fact] = Field(description="Rows of the figures table in text order (rag.facts).")

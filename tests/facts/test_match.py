@@ -1,0 +1,81 @@
+"""Frames matched against the real figures table: the rows that answer, and the slot named when none does."""
+
+from __future__ import annotations
+
+from rag.facts.frames import read_question
+from rag.facts.match import match
+
+HOME = "湖州"
+
+
+def _match(table, question):
+    facts, articles, places = table
+    return match(read_question(question, HOME, known_places=places), facts, articles)
+
+
+def test_match_answers_with_the_row_of_the_indicator_asked(table):
+    result = _match(table, "去年全市规上工业增加值是多少？")
+    assert result.answered and result.answers[0].text == "1324.9亿元"
+
+
+def test_match_refuses_a_target_for_an_actual_and_says_so(table):
+    result = _match(table, "安吉经济开发区上半年实际完成自营出口多少亿元？")
+    assert not result.answered
+    assert "目标180亿元" in result.reason and "实际完成额" in result.reason
+    assert any(m.fact.text == "180亿元" and "kind" in m.failed for m in result.near_misses)
+
+
+def test_match_refuses_credit_granted_for_loans_paid_out(table):
+    result = _match(table, "“品牌贷”已经发放了多少贷款？")
+    assert not result.answered
+    assert "授信" in result.reason and "50亿元" in result.reason
+
+
+def test_match_refuses_a_year_the_table_does_not_hold(table):
+    result = _match(table, "2016年湖州地区生产总值是多少？")
+    assert not result.answered and "2016" in result.reason and "1803.2亿元" in result.reason
+    assert _match(table, "2013年湖州地区生产总值是多少？").answers[0].text == "1803.2亿元"
+
+
+def test_match_does_not_give_another_citys_figure_for_huzhou(table):
+    result = _match(table, "湖州数字安防核心产业规模突破了多少亿元？")
+    assert not result.answered and "杭州" in result.reason
+
+
+def test_match_gives_a_jinhua_figure_for_a_jinhua_question(table):
+    result = _match(table, "金华上半年出口额是多少？")
+    assert result.answered and result.answers[0].text == "2848.0亿元"
+
+
+def test_match_does_not_give_one_zones_count_for_another(table):
+    result = _match(table, "南浔经济开发区已签约亿元以上项目几个？")
+    assert all(f.owner != "莫干山高新区" for f in result.answers)
+    assert _match(table, "莫干山高新区已签约亿元以上项目几个？").answers[0].text == "21个"
+
+
+def test_match_computes_a_difference_from_two_rows(table):
+    result = _match(table, "今年计划新增绿道多少公里？目前已完成多少公里？还差多少公里？")
+    assert [f.text for f in result.operands] == ["44公里", "31公里"]
+    assert result.computed == 13 and result.arithmetic == "44-31=13公里"
+
+
+def test_match_computes_a_sum_over_two_years(table):
+    result = _match(table, "2013年盘活存量建设用地多少亩？2014年计划盘活多少亩？两年合计多少亩？")
+    assert [f.text for f in result.operands] == ["5129亩", "6200亩"]
+    assert result.arithmetic == "5129+6200=11329亩"
+
+
+def test_match_leaves_questions_without_a_figure_to_sentence_evidence(table):
+    result = _match(table, "德清与哪所高校共建了实验室？")
+    assert not result.answered and result.reason == ""
+
+
+def test_match_refuses_a_district_of_another_city_named_as_the_home_places(table):
+    result = _match(table, "湖州肥西县今年上半年引进了多少个项目？")
+    assert not result.answered and "合肥" in result.reason
+    assert _match(table, "湖州吴兴区全区建成了多少座5G智能工厂？").answers[0].text == "12座"
+
+
+def test_match_does_not_answer_with_the_size_of_a_set(table):
+    result = _match(table, "湖州企业掌握了多少项国家“卡脖子”技术？")
+    assert all("set_size" not in f.flags for f in result.answers)
