@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict
 from rag.answerability import (
     Answerability,
     covers_year,
+    decide,
     is_foreign,
     judge,
     mentions,
@@ -37,6 +38,8 @@ from rag.embedding import Embedder
 from rag.embedding.cache import PassageVectors
 from rag.errors import ConfigError
 from rag.evidence import Question, Sentence, analyse_question, normalise, rank_sentences
+from rag.facts.cited import CitedMatch, asks_for_rows, cited_match
+from rag.facts.frames import read_question
 from rag.filters import SearchFilters
 from rag.generate import extractive
 from rag.generate.condense import condense_by_rule, needs_condensing
@@ -122,6 +125,8 @@ class Retrieved:
     sentences: list[Sentence]
     foreign: set[int]
     answerability: Answerability
+    rows: CitedMatch | None = None  # the figures table's rows in the passages, matched; None: no figure asked
+
 
 
 class Answerer:
@@ -219,7 +224,10 @@ class Answerer:
             min_similarity=self.settings.answerable_min_similarity,
             best_similarity=best_similarity,
         )
-        return Retrieved(analysed, passages, sentences, foreign, verdict)
+        frame = read_question(question, self.settings.home_place, known_places=self._places)
+        rows = cited_match(self.index, frame, passages, foreign) if asks_for_rows(frame) else None
+        verdict = decide(verdict, rows.match if rows else None)
+        return Retrieved(analysed, passages, sentences, foreign, verdict, rows)
 
     def _llm_for(self, mode: RequestedMode) -> LLMClient | None:
         if mode == "llm" and self.llm is None:
@@ -257,11 +265,22 @@ class Answerer:
         """The extractive answer, and whether it answers (a refusal lists related sentences, cited)."""
         language = extractive.question_language(question)
         chosen = extractive.choose_sentences(found.question, found.sentences, found.foreign)
+        if found.answerability.answerable and found.rows is not None and found.rows.match.answered:
+            return extractive.compose_rows(found.rows, language, next(iter(chosen), None)), True
         if found.answerability.answerable and chosen:
             return extractive.compose(chosen, language), True
         related = extractive.related_sentences(found.sentences)
         sources = {i: found.passages[i].publication or found.passages[i].source_file for i in found.foreign}
-        return extractive.not_in_corpus(language, related=related, sources=sources), False
+        return extractive.not_in_corpus(language, self._refusal_reason(found, language), related, sources), False
+
+    @staticmethod
+    def _refusal_reason(found: Retrieved, language: str) -> str:
+        """The figures table's reason (in Chinese), cited where it quotes the row that nearly answered."""
+        rows = found.rows
+        if language != "zh" or rows is None or found.answerability.basis != "facts":
+            return ""
+        nearest = rows.match.near_misses[0].fact if rows.match.near_misses else None
+        return found.answerability.reason + (rows.cite(nearest) if nearest is not None else "")
 
     def _finish(self, draft: _Draft, mode: AnswerMode, error: str | None = None) -> Answer:
         passages = draft.found.passages[: draft.given] if draft.given is not None else draft.found.passages

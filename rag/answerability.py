@@ -27,10 +27,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from rag.evidence import Question, Sentence, normalise
 from rag.models import Passage
+
+if TYPE_CHECKING:
+    from rag.facts.models import FactMatch
 
 NATIONAL = "全国"
 _NATIONAL_WORDS = ("全国", "我国", "中国", "china", "national")
@@ -48,6 +52,9 @@ class Answerability:
     answerable: bool
     confidence: float  # the best sentence's coverage, or the best dense similarity for cross-lingual questions
     reason: str  # why not, for people; empty when answerable
+    # what decided it: "passages", "foreign", "unnamed", "no_figure", "coverage", "similarity" (a refusal), "facts"
+    # (a refusal by the figures table), "sentences" or "facts_row" (an answer)
+    basis: str = "sentences"
 
 
 def publication_place(publication: str | None) -> str | None:
@@ -128,37 +135,64 @@ def judge(
     passages about another place and `unnamed` the places (`other_places`) and years (`named_years`) the question
     names that each passage's article does not."""
     if not passages:
-        return Answerability(False, 0.0, "no passage matched the question")
+        return Answerability(False, 0.0, "no passage matched the question", "passages")
     usable = [s for s in sentences if s.passage not in foreign and s.fits]
     if question.cross_lingual:
         if len(foreign) == len(passages):
-            return Answerability(False, best_similarity, "the passages found are about other places")
+            return Answerability(False, best_similarity, "the passages found are about other places", "foreign")
         if best_similarity < min_similarity:
-            return Answerability(False, best_similarity, f"no passage is close enough ({best_similarity:.2f})")
+            return Answerability(
+                False, best_similarity, f"no passage is close enough ({best_similarity:.2f})", "similarity"
+            )
         return Answerability(True, best_similarity, "")
     if not usable:
         if foreign:
             places = sorted({passage_place(passages[i]) or "" for i in foreign} - {""})
-            return Answerability(False, 0.0, f"the matching passages are about {', '.join(places)}")
-        return Answerability(False, 0.0, f"no passage states a figure of {_asked_things(question)}")
+            return Answerability(False, 0.0, f"the matching passages are about {', '.join(places)}", "foreign")
+        return Answerability(False, 0.0, f"no passage states a figure of {_asked_things(question)}", "no_figure")
     best = usable[0]
     if not_named := (unnamed or {}).get(best.passage):
         reason = f"the best passage's article does not mention {'、'.join(not_named)}"
-        return Answerability(False, best.coverage, reason)
+        return Answerability(False, best.coverage, reason, "unnamed")
     elsewhere = [s for s in sentences if s.passage in foreign and s.fits]
     if elsewhere and elsewhere[0].coverage - best.coverage >= FOREIGN_MARGIN:
         place = passage_place(passages[elsewhere[0].passage])
-        return Answerability(False, best.coverage, f"the passage that matches is about {place}, not the place asked")
+        return Answerability(
+            False, best.coverage, f"the passage that matches is about {place}, not the place asked", "foreign"
+        )
     if best.coverage < min_coverage:
         closest = next((s for s in sentences if s.passage not in foreign), best)
         if not closest.fits and closest.coverage >= min_coverage:  # "属于国家35项…技术之一" for "掌握了多少项…技术"
             reason = f"the closest sentence states no figure of {_asked_things(question)}"
-            return Answerability(False, best.coverage, reason)
+            return Answerability(False, best.coverage, reason, "no_figure")
         text = normalise(best.text)
         missing = sorted((w for w in question.weights if w not in text), key=lambda w: -question.weights[w])
-        return Answerability(False, best.coverage, f"the passages do not mention {'、'.join(missing[:4])}")
+        return Answerability(False, best.coverage, f"the passages do not mention {'、'.join(missing[:4])}", "coverage")
     return Answerability(True, best.coverage, "")
 
 
 def _asked_things(question: Question) -> str:
     return "、".join(c.thing or f"多少{c.measure}" for c in question.counted) or "what is asked"
+
+
+# Refusals the figures table may overturn: the sentences missed the words, not the place or the year.
+_WORD_REFUSALS = frozenset(["coverage", "no_figure"])
+
+
+def decide(verdict: Answerability, rows: FactMatch | None) -> Answerability:
+    """The sentence verdict, checked against the figures table's match of the question (None: the question asks
+    no figure of a named thing). A row that fits every slot answers even where the question's words were not
+    found (a paraphrase); a row about the thing asked that is a target, another place's or another period's,
+    where no row fits, refuses an answer the sentences would give, and says which slot failed."""
+    if rows is None:
+        return verdict
+    if rows.answered:
+        if verdict.answerable or verdict.basis in _WORD_REFUSALS:
+            return Answerability(True, verdict.confidence, "", "facts_row")
+        return verdict
+    if not verdict.answerable:
+        return replace(verdict, reason=rows.reason or verdict.reason) if verdict.basis in _WORD_REFUSALS else verdict
+    nearest = rows.near_misses[0] if rows.near_misses else None
+    if (nearest is not None and "indicator" not in nearest.failed) or (nearest is None and rows.frame.owner_within):
+        return Answerability(False, verdict.confidence, rows.reason, "facts")
+    return verdict

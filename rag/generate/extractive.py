@@ -12,6 +12,9 @@ import re
 from collections.abc import Mapping, Sequence
 
 from rag.evidence import Question, Sentence, coverage, normalise
+from rag.facts.cited import CitedMatch
+from rag.facts.models import Fact
+from rag.verify import extract_figures
 
 MAX_SENTENCES = 3
 MAX_CHARS = 400
@@ -109,3 +112,66 @@ def _repeats(sentence: Sentence, chosen: Sequence[Sentence]) -> bool:
 
 def _length(sentences: Sequence[Sentence]) -> int:
     return sum(len(s.text) for s in sentences)
+
+
+# --- answers from the figures table ----------------------------------------------------------------------------
+
+LONG_SENTENCE = 60  # characters: a longer sentence with several figures is trimmed to the clause that answers
+_OPERATION_WORDS = {
+    "zh": {"sum": "合计", "difference": "相差", "ratio": "比值"},
+    "en": {"sum": "Total", "difference": "Difference", "ratio": "Ratio"},
+}
+
+
+def compose_rows(rows: CitedMatch, language: str, support: Sentence | None = None) -> str:
+    """The answer led by the rows that answer: the clause of each (its whole sentence when short), cited; the
+    arithmetic when the question asks for it ("相差：4万亩-3.2万亩=0.8万亩[1]"); then at most one supporting
+    sentence."""
+    lines = [HEADER[language]]
+    said: list[str] = []
+    for sentence, facts in _by_sentence(rows.match.answers).items():
+        cites = "".join(dict.fromkeys(rows.cite(f) for f in facts))
+        lines.append(f"{_lead(sentence, facts)}{cites}")
+        said.append(normalise(sentence))
+    if computed := _computed_line(rows, language):
+        lines.append(computed)
+    if support is not None and not any(normalise(support.text) in s or s in normalise(support.text) for s in said):
+        lines.append(f"{_LIST_NUMBER.sub('', support.text).strip()}[{support.passage + 1}]")
+    return "\n".join(lines)
+
+
+def _by_sentence(facts: Sequence[Fact]) -> dict[str, list[Fact]]:
+    grouped: dict[str, list[Fact]] = {}
+    for fact in facts:
+        grouped.setdefault(fact.sentence, []).append(fact)
+    return grouped
+
+
+def _lead(sentence: str, facts: Sequence[Fact]) -> str:
+    """The sentence, or when it is long and holds other figures, the answering clauses with the sentence's opening
+    clause before them when that one states no figure (it says when or who: "截至5月底，")."""
+    text = _LIST_NUMBER.sub("", sentence).strip().rstrip("。；;，,")
+    if len(text) <= LONG_SENTENCE or len(extract_figures(text)) <= len(facts):
+        return text
+    base = facts[0].sentence_start
+    clauses = [sentence[f.clause_start - base : f.clause_end - base].strip("，,；; ") for f in facts]
+    clauses = list(dict.fromkeys(c for c in clauses if c))
+    opening = re.split(r"[，,；;]", text, maxsplit=1)[0]
+    if opening and not extract_figures(opening) and all(opening not in c for c in clauses):
+        clauses.insert(0, opening)
+    return "，".join(clauses)
+
+
+def _computed_line(rows: CitedMatch, language: str) -> str:
+    found = rows.match
+    if not (found.arithmetic and len(found.operands) >= 2):
+        return ""
+    operation = found.frame.operation
+    operands = list(found.operands)
+    if operation == "difference":
+        operands.sort(key=lambda f: -f.value)
+    operator = {"sum": "+", "difference": "-", "ratio": "÷"}[operation]
+    result = found.arithmetic.rsplit("=", 1)[-1]
+    cites = "".join(dict.fromkeys(rows.cite(f) for f in operands))
+    expression = operator.join(f.text for f in operands) + f"={result}"
+    return f"{_OPERATION_WORDS[language][operation]}：{expression}{cites}"
