@@ -38,8 +38,9 @@ from rag.embedding import Embedder
 from rag.embedding.cache import PassageVectors
 from rag.errors import ConfigError
 from rag.evidence import Question, Sentence, analyse_question, normalise, rank_sentences
-from rag.facts.cited import CitedMatch, asks_for_rows, cited_match
+from rag.facts.cited import CitedMatch, asks_for_rows, cited_match, prompt_lines
 from rag.facts.frames import read_question
+from rag.facts.match import character_weights
 from rag.filters import SearchFilters
 from rag.generate import extractive
 from rag.generate.condense import condense_by_rule, needs_condensing
@@ -128,7 +129,6 @@ class Retrieved:
     rows: CitedMatch | None = None  # the figures table's rows in the passages, matched; None: no figure asked
 
 
-
 class Answerer:
     """Answers questions from one open index; build it once and share it (it holds no per-question state)."""
 
@@ -147,6 +147,7 @@ class Answerer:
         self.reranker = reranker
         self._sentence_vectors = PassageVectors(embedder, size=SENTENCE_VECTORS_KEPT)
         self.prompts = load_prompts(settings.prompts_dir)
+        self._fact_weights = character_weights(index.facts())  # corpus statistics for indicator similarity
         self._places = sorted({p for pub in index.publications() if (p := publication_place(pub))})
 
     def ask(
@@ -225,7 +226,7 @@ class Answerer:
             best_similarity=best_similarity,
         )
         frame = read_question(question, self.settings.home_place, known_places=self._places)
-        rows = cited_match(self.index, frame, passages, foreign) if asks_for_rows(frame) else None
+        rows = cited_match(self.index, frame, passages, foreign, self._fact_weights) if asks_for_rows(frame) else None
         verdict = decide(verdict, rows.match if rows else None)
         return Retrieved(analysed, passages, sentences, foreign, verdict, rows)
 
@@ -241,6 +242,7 @@ class Answerer:
             draft.standalone,
             self.settings.context_tokens,
             self.settings.tokenizer,
+            prompt_lines(draft.found.rows) if draft.found.rows else (),
         )
         draft.given = prompt.passages_given
         if streaming:

@@ -177,6 +177,10 @@ def _asked_things(question: Question) -> str:
 
 # Refusals the figures table may overturn: the sentences missed the words, not the place or the year.
 _WORD_REFUSALS = frozenset(["coverage", "no_figure"])
+# Slots whose failure alone refuses what the sentences would answer: the row is about the thing asked, but is a
+# target for an actual or another period's (both read from modal and time words, which the sentence check
+# ignores). An owner that differs does not: the place checks above decide places, from the articles.
+_TIME_AND_STATUS = frozenset(["kind", "period"])
 
 
 def decide(verdict: Answerability, rows: FactMatch | None) -> Answerability:
@@ -193,6 +197,8 @@ def decide(verdict: Answerability, rows: FactMatch | None) -> Answerability:
     if not verdict.answerable:
         return replace(verdict, reason=rows.reason or verdict.reason) if verdict.basis in _WORD_REFUSALS else verdict
     nearest = rows.near_misses[0] if rows.near_misses else None
-    if (nearest is not None and "indicator" not in nearest.failed) or (nearest is None and rows.frame.owner_within):
+    if (nearest is not None and set(nearest.failed) <= _TIME_AND_STATUS) or (
+        nearest is None and rows.frame.owner_within
+    ):
         return Answerability(False, verdict.confidence, rows.reason, "facts")
     return verdict

@@ -107,9 +107,11 @@ def test_answer_prompt_holds_the_numbered_passages_and_the_question(
 
     messages = fake_llm.chat_requests[0].body["messages"]
     assert [m["role"] for m in messages] == ["system", "user"]
-    assert messages[0]["content"] == (settings.prompts_dir / "system.md").read_text(encoding="utf-8").strip()
-    user = messages[1]["content"]
-    assert f"问题：{question}" in user
+    rules = (settings.prompts_dir / "system.md").read_text(encoding="utf-8").strip()
+    assert messages[0]["content"].startswith(rules)
+    assert f"问题：{question}" in messages[1]["content"]
+    assert "<passage" not in messages[1]["content"]  # the user turn is the question alone: nothing to echo
+    user = messages[0]["content"]  # the passages are in the system message
     assert re.findall(r'<passage n="(\d+)"', user) == [str(n) for n in range(1, len(answer.passages) + 1)]
     blocks = [passage_block(n, p) for n, p in enumerate(answer.passages, start=1)]
     positions = [user.index(block) for block in blocks]
@@ -127,7 +129,7 @@ def test_answer_messages_stop_at_the_token_budget() -> None:
     prompt = answer_messages(prompts, passages, "湖州新建了多少5G基站？", budget_tokens=200, encoding="o200k_base")
 
     assert prompt.passages_given == 1  # the first passage alone is over budget: it is cut to fit, the rest left out
-    user = prompt.messages[1]["content"]
+    user = prompt.messages[0]["content"]
     assert user.count("<passage ") == 1
     assert user.count("</passage>") == 1
     assert "资料（编号 1 到 1）" in user
@@ -390,3 +392,14 @@ def test_standalone_question_is_not_condensed(answerer: Answerer, fake_llm: Fake
 )
 def test_echoes_prompt_spots_the_prompt_blocks_in_an_answer(answer: str, echoes: bool) -> None:
     assert echoes_prompt(answer) is echoes
+
+
+def test_answer_prompt_gives_the_matched_rows_with_kind_and_period(answerer: Answerer, fake_llm: FakeLLM) -> None:
+    fake_llm.reply = "语料只给出了目标：半年内实现自营出口总额180亿元[1]。"
+
+    answerer.ask("安吉经济开发区今年上半年实际完成自营出口多少亿元？")
+
+    system = fake_llm.chat_requests[-1].body["messages"][0]["content"]
+    rows = system[system.index("资料中与问题有关的数字") :].splitlines()[1:]
+    assert any("180亿元" in row and "目标或计划" in row and re.search(r"\[\d\]$", row) for row in rows), rows
+    assert any(row.startswith("- 注意：语料给出了自营出口总额的目标180亿元") for row in rows), rows

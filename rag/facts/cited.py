@@ -10,7 +10,7 @@ rows: their figures are never an answer.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from rag.facts.match import match
@@ -33,7 +33,14 @@ def asks_for_rows(frame: Frame) -> bool:
     return frame.wants_figure and any(part.indicator for part in frame.parts or (frame,))
 
 
-def cited_match(index: IndexReader, frame: Frame, passages: Sequence[Passage], foreign: set[int]) -> CitedMatch:
+def cited_match(
+    index: IndexReader,
+    frame: Frame,
+    passages: Sequence[Passage],
+    foreign: set[int],
+    weights: Mapping[str, float] | None = None,
+) -> CitedMatch:
+    """`weights`: `rag.facts.match.character_weights` of the whole table, computed once per index."""
     own = [i for i in range(len(passages)) if i not in foreign]
     ids = list(dict.fromkeys(passages[i].article_id for i in own))
     rows: list[Fact] = []
@@ -44,8 +51,34 @@ def cited_match(index: IndexReader, frame: Frame, passages: Sequence[Passage], f
             rows.append(fact)
             passage_of[fact.id] = holder
     articles: dict[str, Article] = {a: index.article(a) for a in ids}
-    return CitedMatch(match(frame, rows, articles), passage_of)
+    return CitedMatch(match(frame, rows, articles, weights), passage_of)
 
 
 def _holds(passage: Passage, fact: Fact) -> bool:
     return passage.article_id == fact.article_id and passage.start <= fact.start and fact.end <= passage.end
+
+
+_KINDS = {"actual": "实际数", "target": "目标或计划", "forecast": "预计数"}
+_FLAGS = {"cumulative": "累计", "credit": "授信额", "disbursed": "发放额", "set_size": "所属集合的大小"}
+PROMPT_ROWS = 6
+
+
+def prompt_lines(cited: CitedMatch) -> list[str]:
+    """The rows an LLM should see beside the passages: those that answer and those that nearly do, each with what
+    it measures, whose it is, when, and whether it is an actual or a target; then the arithmetic, or why no row
+    answers. Each line cites the passage its row is in."""
+    found = cited.match
+    facts = list(dict.fromkeys([*found.answers, *(miss.fact for miss in found.near_misses)]))[:PROMPT_ROWS]
+    lines = [f"- {_described(fact)}{cited.cite(fact)}" for fact in facts]
+    if found.arithmetic and found.operands:
+        cites = "".join(dict.fromkeys(cited.cite(f) for f in found.operands))
+        lines.append(f"- 按问题要求计算：{found.arithmetic}{cites}")
+    elif not found.answered and found.reason:
+        lines.append(f"- 注意：{found.reason}")
+    return lines
+
+
+def _described(fact: Fact) -> str:
+    when = fact.period_text or fact.period or "时期未写明"
+    flags = "".join(f"，{_FLAGS[flag]}" for flag in fact.flags if flag in _FLAGS)
+    return f"{fact.text}：{fact.indicator}，{fact.owner}，{when}，{_KINDS[fact.kind]}{flags}"

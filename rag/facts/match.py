@@ -23,6 +23,7 @@ the best-fitting row says which slot no row fills.
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from rag.facts.phrases import words_of
 from rag.models import Article
 from rag.verify import extract_figures
 
+_GENERIC_SUFFIX = re.compile(r"(?:总额|金额|总量|数量|总数|额|量|数)$")
 INDICATOR_FIT = 0.6  # weighted share of the asked phrase's characters a row must hold
 QUALIFIER_WEIGHT = 0.5  # how much the question's other nouns, found in the row's sentence, count
 HEAD_CREDIT = 0.8  # a row that holds only the head of the phrase asked
@@ -53,7 +55,12 @@ class _Scored:
     closeness: float = 0.0
 
 
-def match(frame: Frame, facts: Sequence[Fact], articles: Mapping[str, Article] | None = None) -> FactMatch:
+def match(
+    frame: Frame,
+    facts: Sequence[Fact],
+    articles: Mapping[str, Article] | None = None,
+    weights: Mapping[str, float] | None = None,
+) -> FactMatch:
     """Match every part of `frame` against `facts`; `articles` (by id) give each row the title and the sentence
     before it ("吴兴区湖东街道…项目现场。项目总建筑面积约4400平方米"). The match is answered when every part
     has a row; sums, differences and ratios are computed."""
@@ -64,7 +71,7 @@ def match(frame: Frame, facts: Sequence[Fact], articles: Mapping[str, Article] |
         within = frame.owner_within
         reason = f"{frame.owner}属于{parent}，不在{within}；语料没有给出{within}{frame.owner}的数字"
         return FactMatch(frame=frame, answers=(), reason=reason)
-    weights = _character_weights(facts)
+    weights = weights if weights is not None else character_weights(facts)
     answers: list[Fact] = []
     misses: list[NearMiss] = []
     reason = ""
@@ -89,7 +96,7 @@ def match(frame: Frame, facts: Sequence[Fact], articles: Mapping[str, Article] |
 
 
 def _score(
-    part: Frame, facts: Sequence[Fact], weights: dict[str, float], articles: Mapping[str, Article]
+    part: Frame, facts: Sequence[Fact], weights: Mapping[str, float], articles: Mapping[str, Article]
 ) -> list[_Scored]:
     scored = []
     for fact in facts:
@@ -167,11 +174,14 @@ def _holds_anchors(part: Frame, fact: Fact) -> bool:
     return all(anchor in stated for anchor in part.anchors)
 
 
-def _indicator_fit(part: Frame, fact: Fact, weights: dict[str, float], context: str) -> float:
+def _indicator_fit(part: Frame, fact: Fact, weights: Mapping[str, float], context: str) -> float:
     if not part.indicator:
         return _share(" ".join(part.qualifiers), fact.sentence + context, weights) if part.qualifiers else 0.0
     clause = _clause(fact)
     own = max(_share(part.indicator, fact.indicator, weights), _pair_share(part.indicator, clause, weights))
+    if (stem := _GENERIC_SUFFIX.sub("", part.indicator)) and stem != part.indicator:
+        # "出口额" is what "出口2848.0亿元" states: 额, 量 and 数 name the figure, not the thing
+        own = max(own, _share(stem, fact.indicator, weights), _pair_share(stem, clause, weights))
     head = _head(part.indicator)
     if head != part.indicator:  # "…EPC项目建筑面积" is an area first: the row may not repeat the project's name
         own = max(own, HEAD_CREDIT * max(_share(head, fact.indicator, weights), _pair_share(head, clause, weights)))
@@ -191,7 +201,7 @@ def _head(indicator: str) -> str:
     return "".join(words[-HEAD_WORDS:]) if len(words) > HEAD_WORDS else indicator
 
 
-def _share(asked: str, text: str, weights: dict[str, float]) -> float:
+def _share(asked: str, text: str, weights: Mapping[str, float]) -> float:
     chars = {ch for ch in asked if not ch.isspace()}
     total = sum(weights.get(ch, 1.0) for ch in chars)
     if not total:
@@ -199,7 +209,7 @@ def _share(asked: str, text: str, weights: dict[str, float]) -> float:
     return sum(weights.get(ch, 1.0) for ch in chars if ch in text) / total
 
 
-def _pair_share(asked: str, text: str, weights: dict[str, float]) -> float:
+def _pair_share(asked: str, text: str, weights: Mapping[str, float]) -> float:
     """Like `_share`, over the asked phrase's character pairs: a long clause holds many single characters of
     "水运建设投资" by chance, but not its pairs."""
     if len(asked) < 3:
@@ -209,8 +219,9 @@ def _pair_share(asked: str, text: str, weights: dict[str, float]) -> float:
     return sum(weights.get(p[0], 1.0) + weights.get(p[1], 1.0) for p in pairs if p in text) / total
 
 
-def _character_weights(facts: Sequence[Fact]) -> dict[str, float]:
-    """Inverse document frequency of each character over the table's indicators."""
+def character_weights(facts: Sequence[Fact]) -> dict[str, float]:
+    """Inverse document frequency of each character over the table's indicators: compute it over the whole table,
+    not over the few rows one question is matched against, where every character is rare."""
     frequencies = Counter(ch for fact in facts for ch in set(fact.indicator))
     n = max(len(facts), 1)
     return {ch: math.log(1 + n / (1 + df)) for ch, df in frequencies.items()}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
@@ -18,13 +19,19 @@ from rag.errors import ConfigError
 from rag.models import Passage
 from rag.tokens import count_tokens, get_encoder
 
-PROMPT_FILES = ("system.md", "answer.md", "condense.md")
+PROMPT_FILES = ("system.md", "context.md", "answer.md", "condense.md")
 _DELIMITER = re.compile(r"<\s*(/?)\s*passage", re.IGNORECASE)
+FIGURES_HEADING = "资料中与问题有关的数字（摘自上面的资料，已标明主体、时期和类型）："
+
+
+def _cites_within(line: str, given: int) -> bool:
+    return all(1 <= int(n) <= given for n in re.findall(r"\[(\d+)\]", line))
 
 
 @dataclass(frozen=True)
 class Prompts:
     system: str
+    context: Template
     answer: Template
     condense: Template
 
@@ -47,13 +54,24 @@ def load_prompts(folder: Path) -> Prompts:
                 f"cannot read prompt file {path} ({exc}); set RAG_PROMPTS_DIR to the prompts/ folder"
             ) from exc
     return Prompts(
-        system=texts["system.md"], answer=Template(texts["answer.md"]), condense=Template(texts["condense.md"])
+        system=texts["system.md"],
+        context=Template(texts["context.md"]),
+        answer=Template(texts["answer.md"]),
+        condense=Template(texts["condense.md"]),
     )
 
 
 def answer_messages(
-    prompts: Prompts, passages: list[Passage], question: str, budget_tokens: int, encoding: str
+    prompts: Prompts,
+    passages: list[Passage],
+    question: str,
+    budget_tokens: int,
+    encoding: str,
+    figures: Sequence[str] = (),
 ) -> AnswerPrompt:
+    """The system message holds the rules, the passages and `figures` (lines about the figures table's rows, each
+    naming the passage [n] it is in); the user message holds only the question. A small model continues whatever
+    the user message holds: with the passages there, it echoed them back instead of answering."""
     blocks: list[str] = []
     used = 0
     for n, passage in enumerate(passages, start=1):
@@ -65,8 +83,12 @@ def answer_messages(
             break
         blocks.append(block)
         used += cost
-    user = prompts.answer.safe_substitute(count=len(blocks), passages="\n\n".join(blocks), question=question)
-    messages = [{"role": "system", "content": prompts.system}, {"role": "user", "content": user}]
+    shown = [line for line in figures if _cites_within(line, len(blocks))]
+    listed = FIGURES_HEADING + "\n" + "\n".join(shown) if shown else ""
+    context = prompts.context.safe_substitute(count=len(blocks), passages="\n\n".join(blocks), figures=listed)
+    system = f"{prompts.system}\n\n{context.strip()}"
+    user = prompts.answer.safe_substitute(question=question)
+    messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
     return AnswerPrompt(messages=messages, passages_given=len(blocks))
 
 

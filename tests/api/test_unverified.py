@@ -22,9 +22,9 @@ CORRECT = "去年全市规上工业增加值1324.9亿元，同比增长3%[1]。"
 
 
 def echo_the_passages(messages: list[dict[str, str]]) -> str:
-    """What the small model did: continue the prompt with its own passage blocks."""
-    user = messages[-1]["content"]
-    return user[user.index("<passage") : user.rindex("</passage>") + len("</passage>")]
+    """What the small model did: repeat the prompt's passage blocks instead of answering."""
+    context = messages[0]["content"]
+    return context[context.index("<passage") : context.rindex("</passage>") + len("</passage>")]
 
 
 @pytest.fixture
