@@ -12,15 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from rag.bm25 import match_query
+from rag.bm25 import match_query, weighted_bm25
 from rag.config import Settings
 from rag.embedding import Embedder
-from rag.evidence import analyse_question, rank_sentences
+from rag.evidence import Question, rank_sentences
+from rag.lexicon.query import LexicalQuery, read_question
 from rag.models import Article, Passage
 from rag.rerank import Reranker, get_reranker
 from rag.store import IndexReader
 
-SearchMode = Literal["dense", "bm25", "hybrid"]
+SearchMode = Literal["dense", "bm25", "lexicon", "hybrid"]
 OVER_CAP_FACTOR = 0.8
 UNSTATED_FIGURE_FACTOR = 0.5  # a sentence without a figure, for a question that asks for one, counts half
 
@@ -36,6 +37,7 @@ class FusionOptions:
     max_per_article: int = 2
     rerank_candidates: int = 20  # fused passages the reranker scores, when there is one
     evidence_weight: float = 2.0  # weight of the ranking by best-sentence coverage (0: off)
+    lexicon_weight: float = 1.0  # the translated / synonym-expanded BM25 list (rag.lexicon); 0: off
 
 
 def search(
@@ -51,7 +53,52 @@ def search(
         return dense_search(index, embedder, question, k)
     if mode == "bm25":
         return bm25_search(index, question, k)
+    if mode == "lexicon":
+        return lexicon_search(index, question, k)
     return hybrid_search(index, embedder, question, k, options, reranker)
+
+
+@dataclass(frozen=True)
+class RankedLists:
+    """The lists a hybrid search fused, best first, and the weight each had for this question."""
+
+    query: LexicalQuery
+    lists: dict[str, list[tuple[int, float]]]  # "dense", "bm25", "lexicon" -> (chunk int id, score)
+    weights: dict[str, float]
+
+
+def ranked_lists(index: IndexReader, embedder: Embedder, question: str, options: FusionOptions) -> RankedLists:
+    index.check_embedder(embedder.model_id, embedder.dim)
+    query = read_question(question, index.document_frequencies, index.chunk_count())
+    dense = index.dense(embedder.embed_query(question), options.candidates)
+    match = match_query(question)
+    lexical = index.bm25(match, options.candidates) if match and not query.cross_lingual else []
+    widened = _lexicon_hits(index, query, options.candidates) if options.lexicon_weight else []
+    lists = {"dense": dense, "bm25": lexical, "lexicon": widened}
+    return RankedLists(query, lists, list_weights(query, options))
+
+
+def list_weights(query: LexicalQuery, options: FusionOptions) -> dict[str, float]:
+    """A rule on the question's form, not on particular questions. An English question has no words of its own
+    in the corpus: its lexical side is the translated list alone. A Chinese question keeps both word lists;
+    the fewer of its words the corpus holds, the more the dense side decides."""
+    if query.cross_lingual:
+        return {"dense": options.dense_weight, "bm25": 0.0, "lexicon": options.lexicon_weight}
+    share = query.matched_share
+    return {
+        "dense": options.dense_weight,
+        "bm25": options.bm25_weight * share,
+        "lexicon": options.lexicon_weight * share,
+    }
+
+
+def fused_ranking(lists: RankedLists, rrf_k: int) -> list[tuple[int, float]]:
+    fused: dict[int, float] = {}
+    for name, hits in lists.lists.items():
+        weight = lists.weights.get(name, 0.0)
+        for rank, (int_id, _) in enumerate(hits, start=1):
+            fused[int_id] = fused.get(int_id, 0.0) + weight / (rrf_k + rank)
+    return sorted(fused.items(), key=lambda pair: pair[1], reverse=True)
 
 
 def hybrid_search(
@@ -62,18 +109,23 @@ def hybrid_search(
     options: FusionOptions,
     reranker: Reranker | None = None,
 ) -> list[Passage]:
-    index.check_embedder(embedder.model_id, embedder.dim)
-    dense = index.dense(embedder.embed_query(question), options.candidates)
-    match = match_query(question)
-    lexical = index.bm25(match, options.candidates) if match else []
-    fused: dict[int, float] = {}
-    for hits, weight in ((dense, options.dense_weight), (lexical, options.bm25_weight)):
-        for rank, (int_id, _) in enumerate(hits, start=1):
-            fused[int_id] = fused.get(int_id, 0.0) + weight / (options.rrf_k + rank)
-    ranked = sorted(fused.items(), key=lambda pair: pair[1], reverse=True)
-    passages = _passages(index, ranked)
-    if options.evidence_weight:
-        passages = _with_evidence(index, question, passages, options)
+    lists = ranked_lists(index, embedder, question, options)
+    return fused_search(index, question, lists, k, options, reranker)
+
+
+def fused_search(
+    index: IndexReader,
+    question: str,
+    lists: RankedLists,
+    k: int,
+    options: FusionOptions,
+    reranker: Reranker | None = None,
+) -> list[Passage]:
+    """The hybrid result from lists already ranked (rag.explain shows those lists beside it)."""
+    passages = _passages(index, fused_ranking(lists, options.rrf_k))
+    # Without the lexicon an English question has no words to cover, as before it existed.
+    if options.evidence_weight and (options.lexicon_weight or not lists.query.cross_lingual):
+        passages = _with_evidence(lists.query.evidence, passages, options)
     if reranker is not None:
         # Passages past the candidates are dropped, not appended: their fused scores are not on the reranker's
         # scale. At least k are scored, so a RAG_RERANK_CANDIDATES below k does not shrink the result.
@@ -81,14 +133,11 @@ def hybrid_search(
     return _diversified(passages, k, options.max_per_article)
 
 
-def _with_evidence(index: IndexReader, question: str, passages: list[Passage], options: FusionOptions) -> list[Passage]:
+def _with_evidence(analysed: Question, passages: list[Passage], options: FusionOptions) -> list[Passage]:
     """Add to each candidate's fused score its best sentence's coverage of the question's words (rag.evidence),
     which rewards the passage that states the answer over ones that only share its topic. Coverage (0..1) is
     added on the scale of a first rank, weight / (rrf_k + 1), not as a rank of its own: ranks would flatten a
     clear 0.71 against 0.60 into the same small step as 0.60 against 0.59."""
-    analysed = analyse_question(question, index.document_frequencies, index.chunk_count())
-    if analysed.cross_lingual:
-        return passages
     best: dict[int, float] = {}
     for sentence in rank_sentences(analysed, passages):
         # Any figure, not only one that `fits`: a near miss ("…35项技术之一") stays retrievable, so it can be shown.
@@ -132,6 +181,17 @@ def bm25_search(index: IndexReader, question: str, k: int) -> list[Passage]:
     return _passages(index, index.bm25(match, k)) if match else []
 
 
+def lexicon_search(index: IndexReader, question: str, k: int) -> list[Passage]:
+    """BM25 over the question's translated (English) or synonym-expanded (Chinese) weighted terms."""
+    query = read_question(question, index.document_frequencies, index.chunk_count())
+    return _passages(index, _lexicon_hits(index, query, k))
+
+
+def _lexicon_hits(index: IndexReader, query: LexicalQuery, k: int) -> list[tuple[int, float]]:
+    weights = query.weights
+    return weighted_bm25(weights, index.term_postings(weights), index.chunk_lengths(), k)
+
+
 def _mostly_repeats(passage: Passage, better: Passage) -> bool:
     if passage.article_id != better.article_id:
         return False
@@ -159,7 +219,7 @@ def reranker_for(settings: Settings) -> Reranker | None:
 def _passages(index: IndexReader, hits: list[tuple[int, float]]) -> list[Passage]:
     stored = index.chunks(i for i, _ in hits)
     articles: dict[str, Article] = {}
-    passages = []
+    passages: list[Passage] = []
     for int_id, score in hits:
         found = stored.get(int_id)
         if found is None:  # a vector without a chunk row would be a broken build; never show garbage
