@@ -360,6 +360,21 @@ def _print_eval(reports: list[Report], n_questions: int, files: list[Path]) -> N
     for kind, s in reports[-1].by_type().items():
         by_type.add_row(kind, str(s.questions), *cells(s))
     console.print(by_type)
+    if len(reports) > 1:
+        _print_retrieval_by_type(reports)
+
+
+def _print_retrieval_by_type(reports: list[Report]) -> None:
+    """Each configuration's recall@k / MRR per question type, side by side."""
+    table = Table("type", "n", *(r.name for r in reports), title="recall@k / MRR by question type")
+    per_config = [report.by_type() for report in reports]
+    for kind, first in per_config[0].items():
+        cells = []
+        for scores in per_config:
+            found = scores[kind]
+            cells.append("—" if found.recall_at_k is None else f"{found.recall_at_k:.3f} / {found.mrr:.3f}")
+        table.add_row(kind, str(first.questions), *cells)
+    console.print(table)
 
 
 def _print_explanation(explanation: object, as_json: bool) -> None:
@@ -369,9 +384,21 @@ def _print_explanation(explanation: object, as_json: bool) -> None:
 
     assert isinstance(explanation, Explanation)
     if as_json:
-        payload = asdict(explanation)
-        for row in payload["passages"]:
-            row["passage"] = {key: row["passage"][key] for key in ("rank", "chunk_id", "title", "score", "text")}
+        fields = {"rank", "chunk_id", "article_id", "title", "score", "text"}
+        payload = {
+            "query": explanation.question,
+            "cross_lingual": explanation.cross_lingual,
+            "weights": explanation.weights,
+            "terms": [asdict(t) for t in explanation.terms],
+            "passages": [
+                {
+                    **row.passage.model_dump(include=fields),
+                    "ranks": row.ranks,
+                    "matched": [asdict(t) for t in row.matched],
+                }
+                for row in explanation.passages
+            ],
+        }
         print(json.dumps(payload, ensure_ascii=False, indent=2))
         return
     weights = ", ".join(f"{name} {weight:.2f}" for name, weight in explanation.weights.items())

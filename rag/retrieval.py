@@ -15,7 +15,7 @@ from typing import Literal
 from rag.bm25 import match_query, weighted_bm25
 from rag.config import Settings
 from rag.embedding import Embedder
-from rag.evidence import Question, rank_sentences
+from rag.evidence import Question, coverage, rank_sentences
 from rag.lexicon.query import LexicalQuery, read_question
 from rag.models import Article, Passage
 from rag.rerank import Reranker, get_reranker
@@ -23,6 +23,8 @@ from rag.store import IndexReader
 
 SearchMode = Literal["dense", "bm25", "lexicon", "hybrid"]
 OVER_CAP_FACTOR = 0.8
+FULL_TRUST_COVERAGE = 0.8  # word matches covering this much of a question count in full
+MATCHED_CHUNKS = 3  # top BM25 chunks whose coverage says how well the words matched
 UNSTATED_FIGURE_FACTOR = 0.5  # a sentence without a figure, for a question that asks for one, counts half
 
 
@@ -75,21 +77,31 @@ def ranked_lists(index: IndexReader, embedder: Embedder, question: str, options:
     lexical = index.bm25(match, options.candidates) if match and not query.cross_lingual else []
     widened = _lexicon_hits(index, query, options.candidates) if options.lexicon_weight else []
     lists = {"dense": dense, "bm25": lexical, "lexicon": widened}
-    return RankedLists(query, lists, list_weights(query, options))
+    matched = 1.0 if query.cross_lingual else matched_coverage(index, query, lexical)
+    return RankedLists(query, lists, list_weights(query, options, matched))
 
 
-def list_weights(query: LexicalQuery, options: FusionOptions) -> dict[str, float]:
+def list_weights(query: LexicalQuery, options: FusionOptions, matched: float = 1.0) -> dict[str, float]:
     """A rule on the question's form, not on particular questions. An English question has no words of its own
-    in the corpus: its lexical side is the translated list alone. A Chinese question keeps both word lists;
-    the fewer of its words the corpus holds, the more the dense side decides."""
+    in the corpus: its lexical side is the translated list alone. A Chinese question keeps both word lists, at
+    full weight when the best word matches cover the question (`matched`, 0..1, the best of the top BM25
+    chunks' coverage of its weighted words), and less the less they cover: a paraphrase shares few words with
+    its passage, and the chunks that do share them are often only on its topic."""
     if query.cross_lingual:
         return {"dense": options.dense_weight, "bm25": 0.0, "lexicon": options.lexicon_weight}
-    share = query.matched_share
+    trust = min(1.0, matched / FULL_TRUST_COVERAGE)
     return {
         "dense": options.dense_weight,
-        "bm25": options.bm25_weight * share,
-        "lexicon": options.lexicon_weight * share,
+        "bm25": options.bm25_weight * trust,
+        "lexicon": options.lexicon_weight * trust,
     }
+
+
+def matched_coverage(index: IndexReader, query: LexicalQuery, hits: list[tuple[int, float]]) -> float:
+    """How much of the question the best word matches hold: the top chunks' best coverage of its words."""
+    chunks = index.chunks(i for i, _ in hits[:MATCHED_CHUNKS])
+    texts = [f"{found.chunk.context}\n{found.chunk.text}" for found in chunks.values()]
+    return max((coverage(query.evidence, text) for text in texts), default=0.0)
 
 
 def fused_ranking(lists: RankedLists, rrf_k: int) -> list[tuple[int, float]]:

@@ -28,7 +28,6 @@ class LexicalQuery:
     terms: tuple[Term, ...]  # weighted BM25 terms: original, translated, expanded, figures
     evidence: Question  # the same words as sentence coverage reads them
     cross_lingual: bool
-    matched_share: float = 1.0  # share of the question's weighted words the index holds as they are written
 
     @property
     def weights(self) -> dict[str, float]:
@@ -49,10 +48,7 @@ def _chinese(question: str, document_frequencies: DocumentFrequencies, n_chunks:
     for term in expanded:
         alternatives[term.source].append((term.text, term.weight))
     evidence = replace(analysed, alternatives={word: tuple(found) for word, found in alternatives.items()})
-    held = document_frequencies(analysed.weights)
-    total = sum(analysed.weights.values())
-    share = sum(w for word, w in analysed.weights.items() if held.get(word)) / total if total else 0.0
-    return LexicalQuery(tuple(merged(own + expanded)), evidence, cross_lingual=False, matched_share=share)
+    return LexicalQuery(tuple(merged(own + expanded)), evidence, cross_lingual=False)
 
 
 def _english(question: str, document_frequencies: DocumentFrequencies, n_chunks: int) -> LexicalQuery:

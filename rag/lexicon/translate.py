@@ -30,6 +30,7 @@ _CJK_WORD = re.compile(r"[\u3400-\u9fff]{2,}")
 _PARENTHESES = re.compile(r"\([^)]*\)|\[[^\]]*\]|\{[^}]*\}")
 _LEADING_FILLER = re.compile(r"^(?:to|a|an|the|be|one's|sb's|sth's|sb|sth)\s+")
 _NOT_A_TRANSLATION = re.compile(r"^(?:surname|variant of|old variant|abbr\.|see |cl:|used in|also written|erhua)")
+_ACRONYM = re.compile(r"\(([A-Za-z]*[A-Z][A-Za-z]*[A-Z][A-Za-z]*)\)")
 _TONE_DIGITS = re.compile(r"[\d\s:·,-]+")
 _MONTHS = frozenset(name.lower() for name in calendar.month_name if name)
 
@@ -114,6 +115,7 @@ def _keys(pinyin: str, definitions: list[str]) -> list[str]:
     if pinyin[:1].isupper():  # a proper name: "Hu2 zhou1" -> huzhou
         keys.append(_proper_key(pinyin))
     for definition in definitions:
+        keys += [acronym.lower() for acronym in _ACRONYM.findall(definition)]  # "Internet of things (IoT)"
         text = _PARENTHESES.sub(" ", definition).strip().lower()
         if _NOT_A_TRANSLATION.match(text):
             continue
