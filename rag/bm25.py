@@ -22,6 +22,11 @@ _ENGLISH_VERBS = "did does do had has have"
 STOPWORDS = frozenset(f"{_CHINESE_STOPWORDS} {_ENGLISH_STOPWORDS} {_ENGLISH_VERBS}".split())
 
 
+def jieba_module():  # type: ignore[no-untyped-def]
+    """jieba, initialised once (rag.lexicon.userdict adds the user words to it)."""
+    return _jieba()
+
+
 @functools.lru_cache(maxsize=1)
 def _jieba():  # type: ignore[no-untyped-def]
     import jieba

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from rag.chunking import ChunkingSettings, chunk_article
+from rag.lexicon.userdict import apply_user_words, manifest_entry, read_user_dict
 from rag.config import Settings
 from rag.embedding import get_embedder
 from rag.ingest import LOADER_VERSION, LoadedSource, corpus_files, file_sha256, try_load_source
@@ -85,6 +86,7 @@ def build_signature(settings: Settings) -> dict[str, Any]:
             "tokenizer": chunking.encoding,
         },
         "index_type": settings.index_type,
+        "user_dict": read_user_dict(settings.user_dict).sha256 if settings.user_dict else None,
     }
 
 
@@ -102,6 +104,8 @@ def ingest(settings: Settings, *, rebuild: bool = False, progress: ProgressCallb
         )  # fmt: skip
 
     reason = _rebuild_reason(manifest, signature, rebuild)
+    user_dict = read_user_dict(settings.user_dict) if settings.user_dict else None
+    apply_user_words(user_dict.words if user_dict else ())  # before any chunk is segmented
     max_bytes = int(settings.max_source_mb * 2**20)
     chunking = chunking_settings(settings)
     reports: list[FileReport] = []
@@ -138,6 +142,7 @@ def ingest(settings: Settings, *, rebuild: bool = False, progress: ProgressCallb
             "build": signature,
             "embedder": {"model_id": embedder.model_id, "dim": embedder.dim},
             "problems": problems,
+            "user_dict": manifest_entry(user_dict),
         }
         total_chunks = writer.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
     return IngestReport(

@@ -220,6 +220,7 @@ def fusion_options(settings: Settings) -> FusionOptions:
         max_per_article=settings.max_passages_per_article,
         rerank_candidates=settings.rerank_candidates,
         evidence_weight=settings.evidence_weight,
+        lexicon_weight=settings.lexicon_weight,
     )
 
 

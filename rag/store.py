@@ -34,6 +34,7 @@ import numpy as np
 
 from rag.bm25 import FTS_TOKENIZER, segmented
 from rag.errors import ArticleNotFoundError, IndexError_, IndexLockedError, IndexNotFoundError
+from rag.lexicon.userdict import apply_user_words, words_from_manifest
 from rag.models import Article, Chunk
 
 if TYPE_CHECKING:
@@ -137,6 +138,8 @@ class IndexReader:
                 f"{index_dir} has index format {self.manifest.get('format_version')}, this version reads "
                 f"{FORMAT_VERSION}; rebuild it with `rag ingest --rebuild`"
             )
+        # The chunks were cut with the user words of this build; questions must be cut the same way.
+        apply_user_words(words_from_manifest(self.manifest.get("user_dict")))
         uri = f"file:{self.path / DB_NAME}?mode=ro"
         self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
         self._vectors: faiss.Index | None = None
