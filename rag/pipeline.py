@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from rag.chunking import ChunkingSettings, chunk_article
-from rag.lexicon.userdict import apply_user_words, manifest_entry, read_user_dict
 from rag.config import Settings
 from rag.embedding import get_embedder
 from rag.ingest import LOADER_VERSION, LoadedSource, corpus_files, file_sha256, try_load_source
+from rag.lexicon.userdict import apply_user_words, manifest_entry, read_user_dict
 from rag.store import IndexWriter, SourceRecord, read_manifest
 
 FileStatus = Literal["new", "changed", "unchanged", "removed", "skipped", "refused"]
