@@ -12,6 +12,7 @@ import logging
 import math
 import re
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 FTS_TOKENIZER = "unicode61 remove_diacritics 2 tokenchars '.%'"
 _WORD = re.compile(r"[\w.%]+")
@@ -22,7 +23,7 @@ _ENGLISH_VERBS = "did does do had has have"
 STOPWORDS = frozenset(f"{_CHINESE_STOPWORDS} {_ENGLISH_STOPWORDS} {_ENGLISH_VERBS}".split())
 
 
-def jieba_module():  # type: ignore[no-untyped-def]
+def jieba_module() -> Any:
     """jieba, initialised once (rag.lexicon.userdict adds the user words to it)."""
     return _jieba()
 
