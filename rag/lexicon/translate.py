@@ -4,8 +4,10 @@ The question's words are lemmatised (simplemma) and matched, longest phrase firs
 English definitions read as keys ("base stations" -> "base station" -> 基站); a capitalised word also matches the
 toneless pinyin of a proper name ("Changxing" -> changxing -> 长兴). Of a phrase's Chinese candidates only those
 the corpus holds count, the most frequent first; the more candidates a phrase has, the less each one weighs
-(1/sqrt(n)): "volunteer" -> 志愿者 alone weighs 1, "build" spreads over 建设, 建成, 修建. Figures stay exact
-terms, in the corpus's units ("1.06 billion" -> 10.6 for 10.6亿).
+(1/sqrt(n)): "volunteer" -> 志愿者 alone weighs 1, "build" spreads over 建设, 建成, 修建. Function words need no
+list of their own beyond rag.bm25's: their translations are single characters or words the corpus lacks, which
+drop out, or common words, which BM25's idf weighs down. Figures stay exact terms, in the corpus's units
+("1.06 billion" -> 10.6 for 10.6亿).
 
     terms = translated_terms("How many 5G base stations had Huzhou built?", index.document_frequencies)
 """
@@ -62,15 +64,13 @@ def load_dictionary() -> None:
 
 def _question_words(question: str) -> list[tuple[str, str]]:
     """(word as written, lemma) for each English word, months and stop words marked by an empty lemma."""
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
     from rag.bm25 import STOPWORDS
 
     words = []
     for match in _ENGLISH_WORD.finditer(question):
         word = match.group()
         lower = word.lower()
-        if lower in ENGLISH_STOP_WORDS or lower in STOPWORDS or lower in _MONTHS:
+        if lower in STOPWORDS or lower in _MONTHS:
             words.append((word, ""))  # a date or function word: it breaks phrases and matches nothing
         else:
             words.append((word, _lemma(lower)))
