@@ -1,5 +1,6 @@
 """Find the passages that answer a question: dense (embeddings, cross-lingual), BM25 (words and
-figures), or both fused.
+figures), the lexicon's weighted BM25 (translated English, synonym-expanded Chinese: rag.lexicon), or all
+of them fused, with weights set by the question's form (`list_weights`).
 
     passages = hybrid_search(index, embedder, "去年湖州规上工业增加值是多少？", k=5, options=FusionOptions())
     passages = hybrid_search(index, embedder, question, k=5, options=options, reranker=reranker_for(settings))
