@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from dataclasses import replace
 from enum import StrEnum
 from functools import partial
 from pathlib import Path
@@ -47,6 +48,7 @@ class SearchModeOption(StrEnum):
     hybrid = "hybrid"
     dense = "dense"
     bm25 = "bm25"
+    lexicon = "lexicon"  # BM25 over translated (English) or synonym-expanded (Chinese) terms
 
 
 _PROGRESS_COLUMNS = (TextColumn("[bold]{task.description:>6}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -124,6 +126,9 @@ def search(
     since: Annotated[str | None, typer.Option("--since", help="Only articles dated on or after YYYY-MM-DD.")] = None,
     until: Annotated[str | None, typer.Option("--until", help="Only articles dated on or before YYYY-MM-DD.")] = None,
     publication: Annotated[str | None, typer.Option("--publication", help="Only this publication's articles.")] = None,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Hybrid: show each passage's dense, BM25 and lexicon ranks and terms.")
+    ] = False,
 ) -> None:
     """Show the passages of the index that best match a question."""
     from rag.embedding import get_embedder
@@ -135,6 +140,11 @@ def search(
     with open_index(settings.index_dir) as index:
         embedder = get_embedder(settings)
         filters = _filters(since, until, publication)
+        if explain:
+            from rag.explain import explain_search
+
+            _print_explanation(explain_search(index, embedder, question, k, fusion_options(settings)), as_json)
+            return
         passages = run_search(index, embedder, question, k, mode.value, fusion_options(settings), filters=filters)
     if as_json:
         fields = {"rank", "chunk_id", "article_id", "title", "publication", "source_file", "date", "text", "score"}
@@ -209,7 +219,12 @@ def evaluate_command(
     k: Annotated[int, typer.Option("--k", min=1, max=20, help="Passages retrieved per question.")] = 5,
     mode: Annotated[AnswerModeOption, typer.Option(help="How answers are written.")] = AnswerModeOption.extractive,
     compare: Annotated[
-        bool, typer.Option("--compare", help="Run dense, bm25, hybrid and hybrid+rerank side by side.")
+        bool,
+        typer.Option(
+            "--compare",
+            help="Run dense, bm25, lexicon (translated / expanded bm25), hybrid-plain (without it), hybrid and "
+            "hybrid+rerank side by side.",
+        ),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
 ) -> None:
@@ -225,7 +240,7 @@ def evaluate_command(
     settings = _settings(ctx)
     questions = load_questions(files)
     reranker = reranker_for(settings)
-    configs = ["dense", "bm25", "hybrid"] if compare else ["hybrid"]
+    configs = ["dense", "bm25", "lexicon", "hybrid-plain", "hybrid"] if compare else ["hybrid"]
     if reranker is not None:
         configs = [*configs, "hybrid+rerank"] if compare else ["hybrid+rerank"]
     reports = []
@@ -240,13 +255,16 @@ def evaluate_command(
             task = progress.add_task(config, total=len(questions))
             use_reranker = reranker if config == "hybrid+rerank" else None
             retrieval_mode = cast("SearchMode", "hybrid" if config.startswith("hybrid") else config)
-            answerer = Answerer(settings, index, embedder, llm, use_reranker) if config.startswith("hybrid") else None
+            # hybrid-plain: the fusion without rag.lexicon's list, to show what it adds; retrieval only
+            config_options = replace(options, lexicon_weight=0.0) if config == "hybrid-plain" else options
+            answers = config.startswith("hybrid") and config != "hybrid-plain"
+            answerer = Answerer(settings, index, embedder, llm, use_reranker) if answers else None
             reports.append(
                 evaluate(
                     config,
                     questions,
                     k,
-                    retrieve=partial(run_search, index, embedder, k=k, mode=retrieval_mode, options=options,
+                    retrieve=partial(run_search, index, embedder, k=k, mode=retrieval_mode, options=config_options,
                                      reranker=use_reranker),
                     answer=partial(answerer.ask, k=k, mode=mode.value) if answerer else None,
                     on_question=partial(progress.advance, task),
@@ -421,6 +439,66 @@ def _print_eval(reports: list[Report], n_questions: int, files: list[Path]) -> N
     for kind, s in reports[-1].by_type().items():
         by_type.add_row(kind, str(s.questions), *cells(s))
     console.print(by_type)
+    if len(reports) > 1:
+        _print_retrieval_by_type(reports)
+
+
+def _print_retrieval_by_type(reports: list[Report]) -> None:
+    """Each configuration's recall@k / MRR per question type, side by side."""
+    table = Table("type", "n", *(r.name for r in reports), title="recall@k / MRR by question type")
+    per_config = [report.by_type() for report in reports]
+    for kind, first in per_config[0].items():
+        cells = []
+        for scores in per_config:
+            found = scores[kind]
+            cells.append("—" if found.recall_at_k is None else f"{found.recall_at_k:.3f} / {found.mrr:.3f}")
+        table.add_row(kind, str(first.questions), *cells)
+    console.print(table)
+
+
+def _print_explanation(explanation: object, as_json: bool) -> None:
+    from dataclasses import asdict
+
+    from rag.explain import Explanation
+
+    assert isinstance(explanation, Explanation)
+    if as_json:
+        fields = {"rank", "chunk_id", "article_id", "title", "score", "text"}
+        payload = {
+            "query": explanation.question,
+            "cross_lingual": explanation.cross_lingual,
+            "weights": explanation.weights,
+            "terms": [asdict(t) for t in explanation.terms],
+            "passages": [
+                {
+                    **row.passage.model_dump(include=fields),
+                    "ranks": row.ranks,
+                    "matched": [asdict(t) for t in row.matched],
+                }
+                for row in explanation.passages
+            ],
+        }
+        print(json.dumps(payload, ensure_ascii=False, indent=2))
+        return
+    weights = ", ".join(f"{name} {weight:.2f}" for name, weight in explanation.weights.items())
+    console.print(
+        f"[bold]fusion weights[/bold]: {weights}" + ("  (cross-lingual)" if explanation.cross_lingual else "")
+    )
+    searched = "  ".join(f"{t.text}[dim]<{t.source} {t.origin} {t.weight:g}>[/dim]" for t in explanation.terms)
+    console.print(f"[bold]terms[/bold]: {searched or '—'}", highlight=False)
+    console.print()
+    for row in explanation.passages:
+        p = row.passage
+        ranks = "  ".join(f"{name} {'—' if rank is None else rank}" for name, rank in row.ranks.items())
+        console.print(f"[bold]{p.rank}.[/bold] [cyan]{p.score:.4f}[/cyan]  [bold]{p.title}[/bold]  [dim]{ranks}[/dim]")
+        by_origin: dict[str, list[str]] = {}
+        for term in row.matched:
+            label = term.text if term.origin == "original" else f"{term.text}<{term.source}>"
+            by_origin.setdefault(term.origin, []).append(label)
+        for origin, labels in by_origin.items():
+            console.print(f"   [green]{origin}[/green]: {' '.join(labels)}", highlight=False)
+        console.print(p.text, highlight=False)
+        console.print()
 
 
 def _print_article(article: object, as_json: bool) -> None:

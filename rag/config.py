@@ -49,6 +49,14 @@ class Settings(BaseSettings):
         2.0, ge=0, description="Weight of the ranking by best-sentence word coverage in fusion (0 turns it off)."
     )
     max_passages_per_article: int = Field(2, ge=1, description="Passages from one article, unless nothing else fits.")
+    # rag.lexicon: translated / synonym-expanded BM25 and jieba's user dictionary
+    lexicon_weight: float = Field(
+        1.0, ge=0, description="Weight of the translated (English) / synonym-expanded (Chinese) BM25 list (0: off)."
+    )
+    user_dict: Path | None = Field(
+        None,
+        description="jieba user dictionary ('word [freq] [tag]' a line): names to keep whole, at ingest and query.",
+    )
     rerank_model: str | None = Field(
         None, description="sentence-transformers CrossEncoder (model id or local folder) to rerank fused passages."
     )

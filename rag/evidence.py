@@ -25,8 +25,8 @@ import functools
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from rag.bm25 import STOPWORDS, cut_words, segment
 from rag.chunking import split_sentences
@@ -104,6 +104,9 @@ class Question:
     wants_figure: bool
     cross_lingual: bool  # mostly Latin script: words cannot be matched against the Chinese passages
     counted: tuple[Counted, ...] = ()  # what each asked figure counts; empty when the question does not say
+    # Other spellings of a word and what each is worth: a synonym, or the Chinese for an English phrase
+    # (rag.lexicon). A word is credited by its best-found spelling, itself at full weight.
+    alternatives: Mapping[str, tuple[tuple[str, float], ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -129,8 +132,7 @@ def analyse_question(
     frequencies = _frequencies(words, document_frequencies)
     focus = _focus_words(question)
     weights = {word: _idf(frequencies[word], n_chunks) * (FOCUS_BOOST if word in focus else 1.0) for word in words}
-    latin = len(re.findall(r"[A-Za-z]", question))
-    cross_lingual = latin > len(_CJK.findall(question))
+    cross_lingual = is_cross_lingual(question)
     return Question(
         text=question,
         weights=weights,
@@ -138,6 +140,11 @@ def analyse_question(
         cross_lingual=cross_lingual,
         counted=() if cross_lingual else counted_things(question),
     )
+
+
+def is_cross_lingual(question: str) -> bool:
+    """Mostly Latin script: the question's words cannot be matched against the Chinese passages as they are."""
+    return len(re.findall(r"[A-Za-z]", question)) > len(_CJK.findall(question))
 
 
 def counted_things(question: str) -> tuple[Counted, ...]:
@@ -193,8 +200,15 @@ def _normalised_coverage(question: Question, own: str, around: str) -> float:
     total = sum(question.weights.values())
     if not total:
         return 0.0
-    credit = sum(weight * _credit(word, own, around) for word, weight in question.weights.items())
+    credit = sum(weight * _best_credit(question, word, own, around) for word, weight in question.weights.items())
     return credit / total
+
+
+def _best_credit(question: Question, word: str, own: str, around: str) -> float:
+    credit = _credit(word, own, around)
+    for alternative, worth in question.alternatives.get(word, ()):
+        credit = max(credit, worth * _credit(alternative, own, around))
+    return credit
 
 
 def _sentences(question: Question, index: int, passage: Passage) -> list[Sentence]:

@@ -18,6 +18,7 @@ from rag.embedding import get_embedder
 from rag.facts.extract import EXTRACT_VERSION, extract_facts
 from rag.ingest import LOADER_VERSION, LoadedSource, corpus_files, file_sha256, try_load_source
 from rag.ingest.uploads import UploadStore
+from rag.lexicon.userdict import apply_user_words, manifest_entry, read_user_dict
 from rag.store import IndexWriter, SourceRecord, read_manifest
 
 FileStatus = Literal["new", "changed", "unchanged", "removed", "skipped", "refused"]
@@ -88,6 +89,7 @@ def build_signature(settings: Settings) -> dict[str, Any]:
         },
         "index_type": settings.index_type,
         "facts": {"version": EXTRACT_VERSION, "home_place": settings.home_place},
+        "user_dict": read_user_dict(settings.user_dict).sha256 if settings.user_dict else None,
     }
 
 
@@ -108,6 +110,8 @@ def ingest(settings: Settings, *, rebuild: bool = False, progress: ProgressCallb
         )  # fmt: skip
 
     reason = _rebuild_reason(manifest, signature, rebuild)
+    user_dict = read_user_dict(settings.user_dict) if settings.user_dict else None
+    apply_user_words(user_dict.words if user_dict else ())  # before any chunk is segmented
     max_bytes = int(max(settings.max_source_mb, settings.max_upload_mb) * 2**20)
     chunking = chunking_settings(settings)
     reports: list[FileReport] = []
@@ -147,6 +151,7 @@ def ingest(settings: Settings, *, rebuild: bool = False, progress: ProgressCallb
             "build": signature,
             "embedder": {"model_id": embedder.model_id, "dim": embedder.dim},
             "problems": problems,
+            "user_dict": manifest_entry(user_dict),
         }
         total_chunks = writer.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
     return IngestReport(

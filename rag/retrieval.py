@@ -1,5 +1,6 @@
 """Find the passages that answer a question: dense (embeddings, cross-lingual), BM25 (words and
-figures), or both fused.
+figures), the lexicon's weighted BM25 (translated English, synonym-expanded Chinese: rag.lexicon), or all
+of them fused, with weights set by the question's form (`list_weights`).
 
     passages = hybrid_search(index, embedder, "去年湖州规上工业增加值是多少？", k=5, options=FusionOptions())
     passages = hybrid_search(index, embedder, question, k=5, options=options, reranker=reranker_for(settings))
@@ -12,17 +13,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from rag.bm25 import match_query
+from rag.bm25 import match_query, weighted_bm25
 from rag.config import Settings
 from rag.embedding import Embedder
-from rag.evidence import analyse_question, rank_sentences
+from rag.evidence import Question, coverage, rank_sentences
 from rag.filters import SearchFilters, active
+from rag.lexicon.query import LexicalQuery, read_question
 from rag.models import Article, Passage
 from rag.rerank import Reranker, get_reranker
 from rag.store import IndexReader
 
-SearchMode = Literal["dense", "bm25", "hybrid"]
+SearchMode = Literal["dense", "bm25", "lexicon", "hybrid"]
 OVER_CAP_FACTOR = 0.8
+FULL_TRUST_COVERAGE = 0.8  # word matches covering this much of a question count in full
+MATCHED_CHUNKS = 3  # top BM25 chunks whose coverage says how well the words matched
 UNSTATED_FIGURE_FACTOR = 0.5  # a sentence without a figure, for a question that asks for one, counts half
 
 
@@ -37,6 +41,7 @@ class FusionOptions:
     max_per_article: int = 2
     rerank_candidates: int = 20  # fused passages the reranker scores, when there is one
     evidence_weight: float = 2.0  # weight of the ranking by best-sentence coverage (0: off)
+    lexicon_weight: float = 1.0  # the translated / synonym-expanded BM25 list (rag.lexicon); 0: off
 
 
 def search(
@@ -49,11 +54,76 @@ def search(
     reranker: Reranker | None = None,
     filters: SearchFilters | None = None,
 ) -> list[Passage]:
+    """`filters` (dates, publication, source) restrict every list inside retrieval, before the top k."""
     if mode == "dense":
         return dense_search(index, embedder, question, k, filters)
     if mode == "bm25":
         return bm25_search(index, question, k, filters)
+    if mode == "lexicon":
+        return lexicon_search(index, question, k, filters)
     return hybrid_search(index, embedder, question, k, options, reranker, filters)
+
+
+@dataclass(frozen=True)
+class RankedLists:
+    """The lists a hybrid search fused, best first, and the weight each had for this question."""
+
+    query: LexicalQuery
+    lists: dict[str, list[tuple[int, float]]]  # "dense", "bm25", "lexicon" -> (chunk int id, score)
+    weights: dict[str, float]
+
+
+def ranked_lists(
+    index: IndexReader,
+    embedder: Embedder,
+    question: str,
+    options: FusionOptions,
+    filters: SearchFilters | None = None,
+) -> RankedLists:
+    index.check_embedder(embedder.model_id, embedder.dim)
+    query = read_question(question, index.document_frequencies, index.chunk_count())
+    allowed = _allowed(index, filters)
+    if allowed is not None and not allowed:
+        return RankedLists(query, {"dense": [], "bm25": [], "lexicon": []}, list_weights(query, options))
+    dense = index.dense(embedder.embed_query(question), options.candidates, allowed)
+    match = match_query(question)
+    lexical = index.bm25(match, options.candidates, allowed) if match and not query.cross_lingual else []
+    widened = _lexicon_hits(index, query, options.candidates, allowed) if options.lexicon_weight else []
+    lists = {"dense": dense, "bm25": lexical, "lexicon": widened}
+    matched = 1.0 if query.cross_lingual else matched_coverage(index, query, lexical)
+    return RankedLists(query, lists, list_weights(query, options, matched))
+
+
+def list_weights(query: LexicalQuery, options: FusionOptions, matched: float = 1.0) -> dict[str, float]:
+    """A rule on the question's form, not on particular questions. An English question has no words of its own
+    in the corpus: its lexical side is the translated list alone. A Chinese question keeps both word lists, at
+    full weight when the best word matches cover the question (`matched`, 0..1, the best of the top BM25
+    chunks' coverage of its weighted words), and less the less they cover: a paraphrase shares few words with
+    its passage, and the chunks that do share them are often only on its topic."""
+    if query.cross_lingual:
+        return {"dense": options.dense_weight, "bm25": 0.0, "lexicon": options.lexicon_weight}
+    trust = min(1.0, matched / FULL_TRUST_COVERAGE)
+    return {
+        "dense": options.dense_weight,
+        "bm25": options.bm25_weight * trust,
+        "lexicon": options.lexicon_weight * trust,
+    }
+
+
+def matched_coverage(index: IndexReader, query: LexicalQuery, hits: list[tuple[int, float]]) -> float:
+    """How much of the question the best word matches hold: the top chunks' best coverage of its words."""
+    chunks = index.chunks(i for i, _ in hits[:MATCHED_CHUNKS])
+    texts = [f"{found.chunk.context}\n{found.chunk.text}" for found in chunks.values()]
+    return max((coverage(query.evidence, text) for text in texts), default=0.0)
+
+
+def fused_ranking(lists: RankedLists, rrf_k: int) -> list[tuple[int, float]]:
+    fused: dict[int, float] = {}
+    for name, hits in lists.lists.items():
+        weight = lists.weights.get(name, 0.0)
+        for rank, (int_id, _) in enumerate(hits, start=1):
+            fused[int_id] = fused.get(int_id, 0.0) + weight / (rrf_k + rank)
+    return sorted(fused.items(), key=lambda pair: pair[1], reverse=True)
 
 
 def hybrid_search(
@@ -65,21 +135,23 @@ def hybrid_search(
     reranker: Reranker | None = None,
     filters: SearchFilters | None = None,
 ) -> list[Passage]:
-    index.check_embedder(embedder.model_id, embedder.dim)
-    allowed = _allowed(index, filters)
-    if allowed is not None and not allowed:
-        return []
-    dense = index.dense(embedder.embed_query(question), options.candidates, allowed)
-    match = match_query(question)
-    lexical = index.bm25(match, options.candidates, allowed) if match else []
-    fused: dict[int, float] = {}
-    for hits, weight in ((dense, options.dense_weight), (lexical, options.bm25_weight)):
-        for rank, (int_id, _) in enumerate(hits, start=1):
-            fused[int_id] = fused.get(int_id, 0.0) + weight / (options.rrf_k + rank)
-    ranked = sorted(fused.items(), key=lambda pair: pair[1], reverse=True)
-    passages = _passages(index, ranked)
-    if options.evidence_weight:
-        passages = _with_evidence(index, question, passages, options)
+    lists = ranked_lists(index, embedder, question, options, filters)
+    return fused_search(index, question, lists, k, options, reranker)
+
+
+def fused_search(
+    index: IndexReader,
+    question: str,
+    lists: RankedLists,
+    k: int,
+    options: FusionOptions,
+    reranker: Reranker | None = None,
+) -> list[Passage]:
+    """The hybrid result from lists already ranked (rag.explain shows those lists beside it)."""
+    passages = _passages(index, fused_ranking(lists, options.rrf_k))
+    # Without the lexicon an English question has no words to cover, as before it existed.
+    if options.evidence_weight and (options.lexicon_weight or not lists.query.cross_lingual):
+        passages = _with_evidence(lists.query.evidence, passages, options)
     if reranker is not None:
         # Passages past the candidates are dropped, not appended: their fused scores are not on the reranker's
         # scale. At least k are scored, so a RAG_RERANK_CANDIDATES below k does not shrink the result.
@@ -87,14 +159,11 @@ def hybrid_search(
     return _diversified(passages, k, options.max_per_article)
 
 
-def _with_evidence(index: IndexReader, question: str, passages: list[Passage], options: FusionOptions) -> list[Passage]:
+def _with_evidence(analysed: Question, passages: list[Passage], options: FusionOptions) -> list[Passage]:
     """Add to each candidate's fused score its best sentence's coverage of the question's words (rag.evidence),
     which rewards the passage that states the answer over ones that only share its topic. Coverage (0..1) is
     added on the scale of a first rank, weight / (rrf_k + 1), not as a rank of its own: ranks would flatten a
     clear 0.71 against 0.60 into the same small step as 0.60 against 0.59."""
-    analysed = analyse_question(question, index.document_frequencies, index.chunk_count())
-    if analysed.cross_lingual:
-        return passages
     best: dict[int, float] = {}
     for sentence in rank_sentences(analysed, passages):
         # Any figure, not only one that `fits`: a near miss ("…35项技术之一") stays retrievable, so it can be shown.
@@ -146,6 +215,22 @@ def bm25_search(index: IndexReader, question: str, k: int, filters: SearchFilter
     return _passages(index, index.bm25(match, k, allowed))
 
 
+def lexicon_search(index: IndexReader, question: str, k: int, filters: SearchFilters | None = None) -> list[Passage]:
+    """BM25 over the question's translated (English) or synonym-expanded (Chinese) weighted terms."""
+    query = read_question(question, index.document_frequencies, index.chunk_count())
+    return _passages(index, _lexicon_hits(index, query, k, _allowed(index, filters)))
+
+
+def _lexicon_hits(
+    index: IndexReader, query: LexicalQuery, k: int, allowed: set[int] | None = None
+) -> list[tuple[int, float]]:
+    weights = query.weights
+    postings = index.term_postings(weights)
+    if allowed is not None:
+        postings = {term: {c: n for c, n in chunks.items() if c in allowed} for term, chunks in postings.items()}
+    return weighted_bm25(weights, postings, index.chunk_lengths(), k)
+
+
 def _allowed(index: IndexReader, filters: SearchFilters | None) -> set[int] | None:
     """The chunk ids `filters` lets retrieval draw from; None: all of them."""
     wanted = active(filters)
@@ -168,6 +253,7 @@ def fusion_options(settings: Settings) -> FusionOptions:
         max_per_article=settings.max_passages_per_article,
         rerank_candidates=settings.rerank_candidates,
         evidence_weight=settings.evidence_weight,
+        lexicon_weight=settings.lexicon_weight,
     )
 
 

@@ -35,6 +35,7 @@ import numpy as np
 from rag.bm25 import FTS_TOKENIZER, segmented
 from rag.errors import ArticleNotFoundError, IndexError_, IndexLockedError, IndexNotFoundError
 from rag.facts.models import Fact
+from rag.lexicon.userdict import apply_user_words, words_from_manifest
 from rag.models import Article, Chunk
 
 if TYPE_CHECKING:
@@ -153,9 +154,12 @@ class IndexReader:
                 f"{index_dir} has index format {self.manifest.get('format_version')}, this version reads "
                 f"{FORMAT_VERSION}; rebuild it with `rag ingest --rebuild`"
             )
+        # The chunks were cut with the user words of this build; questions must be cut the same way.
+        apply_user_words(words_from_manifest(self.manifest.get("user_dict")))
         uri = f"file:{self.path / DB_NAME}?mode=ro"
         self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
         self._vectors: faiss.Index | None = None
+        self._chunk_lengths: dict[int, int] | None = None
 
     def close(self) -> None:
         self._db.close()
@@ -265,6 +269,33 @@ class IndexReader:
         query = f"SELECT data FROM facts WHERE {' AND '.join(clauses)} ORDER BY source_file, article_id, rowid"
         found = [Fact.model_validate_json(row[0]) for row in self._db.execute(query, args)]
         return [fact for fact in found if place is None or owners_fit(place, fact.owner)]
+
+    # --- term postings, for BM25 with weighted terms (rag.bm25.weighted_bm25) ---------------------
+
+    def term_postings(self, terms: Iterable[str]) -> dict[str, dict[int, int]]:
+        """For each BM25 word, the chunks holding it and how often: {"基站": {int_id: 2, ...}}; {} when absent."""
+        wanted = list(dict.fromkeys(terms))
+        postings: dict[str, dict[int, int]] = {term: {} for term in wanted}
+        if not wanted:
+            return postings
+        self._db.execute(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.bm25_instances USING fts5vocab(main, chunks_fts, 'instance')"
+        )
+        marks = ",".join("?" * len(wanted))
+        query = f"SELECT term, doc, COUNT(*) FROM temp.bm25_instances WHERE term IN ({marks}) GROUP BY term, doc"
+        for term, doc, count in self._db.execute(query, wanted):
+            postings[term][int(doc)] = int(count)
+        return postings
+
+    def chunk_lengths(self) -> dict[int, int]:
+        """Words each chunk holds in the BM25 table, read once per reader (a build never changes)."""
+        if self._chunk_lengths is None:
+            self._db.execute(
+                "CREATE VIRTUAL TABLE IF NOT EXISTS temp.bm25_instances USING fts5vocab(main, chunks_fts, 'instance')"
+            )
+            rows = self._db.execute("SELECT doc, COUNT(*) FROM temp.bm25_instances GROUP BY doc")
+            self._chunk_lengths = {int(doc): int(count) for doc, count in rows}
+        return self._chunk_lengths
 
     def bm25(self, match: str, k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
         """Chunks matching an FTS5 expression, best first; scores are positive (higher is better). With `allowed`,

@@ -147,14 +147,26 @@ def test_cli_eval_compares_retrievers_and_scores_answers(workdir, tmp_path):
     questions.write_text("\n".join(json.dumps(line, ensure_ascii=False) for line in lines), encoding="utf-8")
     table = run("eval", str(questions), "--compare", cwd=workdir)
     assert table.returncode == 0, table.stderr
-    for config in ("dense", "bm25", "hybrid"):
+    for config in ("dense", "bm25", "lexicon", "hybrid-plain", "hybrid"):
         assert config in table.stdout
+    assert "recall@k / MRR by question type" in table.stdout
     report = json.loads(run("eval", str(questions), "--json", cwd=workdir).stdout)
     (hybrid,) = report
     assert hybrid["overall"]["recall_at_k"] == 1.0
     assert hybrid["overall"]["must_include"] == 1.0
     assert hybrid["overall"]["refusal"] == 1.0
     assert {q["id"] for q in hybrid["questions"]} == {"q1", "q2"}
+
+
+def test_cli_search_explain_shows_the_translated_terms_that_matched(workdir):
+    question = "How many 5G base stations had Huzhou built by the end of May?"
+    result = run("search", question, "--explain", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    assert "translated: 基站<base stations>" in result.stdout
+    assert "dense 1" in result.stdout or "dense 2" in result.stdout
+    payload = json.loads(run("search", question, "--explain", "--json", cwd=workdir).stdout)
+    assert payload["weights"]["bm25"] == 0.0
+    assert any(t["text"] == "基站" for row in payload["passages"] for t in row["matched"])
 
 
 def test_cli_eval_names_the_bad_line_of_a_question_file(workdir, tmp_path):

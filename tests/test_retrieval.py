@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import pytest
 
+from rag.bm25 import match_query
 from rag.config import Settings
 from rag.embedding import get_embedder
 from rag.errors import IndexError_
+from rag.lexicon.query import read_question
 from rag.models import Passage
-from rag.retrieval import FusionOptions, _diversified, bm25_search, dense_search, hybrid_search
+from rag.retrieval import (
+    FusionOptions,
+    _diversified,
+    bm25_search,
+    dense_search,
+    hybrid_search,
+    lexicon_search,
+    list_weights,
+    matched_coverage,
+)
 from rag.store import IndexReader
 
 
@@ -106,3 +117,44 @@ def test_diversified_caps_one_article_unless_strongly_relevant():
     ranked += [passage("a", 60, 70, 0.3), passage("b", 0, 10, 0.2)]
     kept = _diversified(ranked, k=5, max_per_article=2)
     assert [(p.article_id, p.start) for p in kept] == [("a", 0), ("a", 20), ("a", 40), ("b", 0), ("a", 60)]
+
+
+# --- rag.lexicon in retrieval: translated and expanded terms, fusion by question form -----------------------
+
+
+def test_lexicon_search_finds_an_english_question_through_its_translations(index):
+    passages = lexicon_search(index, "How many 5G base stations had Huzhou built by the end of May?", k=3)
+    assert any("建设5G基站773个" in p.text for p in passages), [p.text[:40] for p in passages]
+
+
+def test_bm25_search_alone_cannot_read_an_english_question(index):
+    passages = bm25_search(index, "How many base stations had Huzhou built?", k=5)
+    assert not any("基站" in p.text for p in passages)
+
+
+def test_list_weights_lean_on_dense_and_translations_for_english(index):
+    english = read_question("How many base stations?", index.document_frequencies, index.chunk_count())
+    assert list_weights(english, FusionOptions()) == {"dense": 1.0, "bm25": 0.0, "lexicon": 1.0}
+    chinese = read_question("湖州建了多少个5G基站", index.document_frequencies, index.chunk_count())
+    assert list_weights(chinese, FusionOptions()) == {"dense": 1.0, "bm25": 1.0, "lexicon": 1.0}
+
+
+def test_list_weights_lean_on_dense_when_the_word_matches_cover_little(index):
+    read = read_question("湖州建了多少个5G基站", index.document_frequencies, index.chunk_count())
+    weights = list_weights(read, FusionOptions(), matched=0.4)
+    assert weights["dense"] == 1.0
+    assert weights["bm25"] == weights["lexicon"] == 0.5
+
+
+def test_matched_coverage_is_high_when_the_top_chunk_states_the_answer(index):
+    read = read_question("截至5月底湖州建了多少个5G基站", index.document_frequencies, index.chunk_count())
+    hits = index.bm25(match_query(read.evidence.text) or "", 5)
+    assert matched_coverage(index, read, hits) > 0.5
+    unrelated = read_question("湖州的zxqv项目有多少", index.document_frequencies, index.chunk_count())
+    assert matched_coverage(index, unrelated, index.bm25(match_query("湖州的zxqv项目") or "", 5)) < 0.5
+
+
+def test_hybrid_search_without_the_lexicon_still_answers_chinese(index, settings):
+    options = FusionOptions(lexicon_weight=0.0)
+    passages = hybrid_search(index, get_embedder(settings), "截至5月底湖州建了多少个5G基站", k=5, options=options)
+    assert any("建设5G基站773个" in p.text for p in passages)

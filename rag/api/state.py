@@ -39,6 +39,7 @@ from rag.embedding import Embedder, Kind, get_embedder
 from rag.errors import IndexError_, IndexNotFoundError, RagError
 from rag.evidence import load_word_models
 from rag.generate.llm import LLMClient
+from rag.lexicon import load_lexicon
 from rag.rerank import Reranker
 from rag.retrieval import reranker_for
 from rag.store import DB_NAME, IndexReader
@@ -86,6 +87,7 @@ class AppState:
         """Load the models and open the index; without an index the service still starts (and says so)."""
         embedder = CoreShare(get_embedder(settings), embedding_slots())
         load_word_models()
+        load_lexicon()
         state = cls(settings, embedder, LLMClient.from_settings(settings), reranker_for(settings))
         state.refresh()
         return state
