@@ -193,9 +193,11 @@ def decide(verdict: Answerability, rows: FactMatch | None) -> Answerability:
         return verdict
     if rows.answered:
         return replace(verdict, basis="facts_row") if verdict.answerable else verdict
-    if not verdict.answerable:
-        return replace(verdict, reason=rows.reason or verdict.reason) if verdict.basis in _WORD_REFUSALS else verdict
     nearest = rows.near_misses[0] if rows.near_misses else None
+    if not verdict.answerable:
+        # A row about the thing asked says better what is missing than the words the sentences lack.
+        named = verdict.basis in _WORD_REFUSALS and nearest is not None and "indicator" not in nearest.failed
+        return replace(verdict, reason=rows.reason) if named else verdict
     if (nearest is not None and set(nearest.failed) <= _TIME_AND_STATUS) or (
         nearest is None and rows.frame.owner_within
     ):
