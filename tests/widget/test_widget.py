@@ -224,7 +224,14 @@ def test_a_question_gets_a_cited_answer_whose_citations_open_their_passages(page
 def test_answers_stream_token_by_token_and_stop_stops_them(
     browser: Browser, llm_api: str, fake: FakeLLM, watched: Watched
 ) -> None:
-    fake.reply = "截至5月底，湖州建设5G基站773个[1]，完成投资6672.4万元[1]。移动5G和千兆光网行政村实现100%覆盖[1]。"
+    answer_text = "截至5月底，湖州建设5G基站773个[n]，完成投资6672.4万元[n]。移动5G和千兆光网行政村实现100%覆盖[n]。"
+
+    def cite_the_passage_with_773(messages: list[dict[str, str]]) -> str:
+        blocks = re.findall(r'<passage n="(\d+)"[^>]*>\n(.*?)\n</passage>', messages[0]["content"], re.S)
+        n = next((n for n, text in blocks if "773" in text), "1")
+        return answer_text.replace("[n]", f"[{n}]")
+
+    fake.reply = cite_the_passage_with_773
     fake.delta_chars, fake.stream_gap_s = 3, 0.08
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
@@ -254,12 +261,12 @@ def test_answers_stream_token_by_token_and_stop_stops_them(
         stopped = follow_up.locator(".text").text_content()
         time.sleep(0.7)
         assert follow_up.locator(".text").text_content() == stopped, "text kept arriving after stop"
-        assert stopped and len(stopped) < len(fake.reply)
+        assert stopped and len(stopped) < len(answer_text)
 
         # The follow-up carried the conversation so far, the answer's markers stripped.
         assert bodies[1]["history"] == [
             {"role": "user", "content": QUESTION},
-            {"role": "assistant", "content": re.sub(r"\[\d+\]", "", fake.reply)},
+            {"role": "assistant", "content": answer_text.replace("[n]", "")},
         ]
         assert bodies[1]["stream"] is True
     finally:
