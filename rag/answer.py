@@ -38,7 +38,7 @@ from rag.embedding import Embedder
 from rag.embedding.cache import PassageVectors
 from rag.errors import ConfigError
 from rag.evidence import Question, Sentence, analyse_question, normalise, rank_sentences
-from rag.facts.cited import CitedMatch, asks_for_rows, cited_match, prompt_lines
+from rag.facts.cited import CitedMatch, asks_for_rows, cited_match, misread_figures, prompt_lines
 from rag.facts.frames import read_question
 from rag.facts.match import character_weights
 from rag.filters import SearchFilters
@@ -302,9 +302,19 @@ class Answerer:
             reason=verdict.reason if refused else "",
             citations=[_citation(n, passages[n - 1]) for n in cited],
             passages=passages,
-            verification=verify_answer(text, [p.text for p in passages]),
+            verification=self._verify(text, passages, draft.found.rows if mode == "llm" else None),
             took_ms=round((time.perf_counter() - draft.started) * 1000, 1),
         )
+
+    @staticmethod
+    def _verify(text: str, passages: list[Passage], rows: CitedMatch | None) -> Verification:
+        """The digits against the cited passages; for an LLM's answer also each figure's period and kind against
+        the question's, through the figures table's rows (an extractive answer quotes the rows that fit)."""
+        verification = verify_answer(text, [p.text for p in passages])
+        misread = misread_figures(text, rows) if rows is not None else []
+        if not misread:
+            return verification
+        return verification.model_copy(update={"misread_figures": misread, "ok": False})
 
     def _unnamed(self, question: str, passages: list[Passage]) -> dict[int, list[str]]:
         """For each passage, the places (beyond the known ones) and years the question names that its article does

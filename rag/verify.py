@@ -84,6 +84,8 @@ class Verification(BaseModel):
     # equations written out in the answer ("94+40=134个"): a right one's result counts as supported when its
     # operands are in the passages its sentence cites
     computations: list[Computation] = []
+    # figures whose cited row is a target, or another period's, where the question asks otherwise (rag.facts.cited)
+    misread_figures: list[str] = []
 
 
 # --- citation markers -------------------------------------------------------------------------------------------
@@ -448,6 +450,8 @@ def rejection_reason(verification: Verification, n_cited: int, echoed: bool) -> 
     if n := len(verification.unsupported_figures):
         where = "the passages it cites" if n_cited else "the passages"
         problems.append(f"stated {n} figure{'s' if n > 1 else ''} not in {where}")
+    if verification.misread_figures:
+        problems.append(f"gave {'; '.join(verification.misread_figures)}")
     if wrong := [c.expression for c in verification.computations if not c.correct]:
         problems.append(f"computed {', '.join(wrong)} wrongly")
     if n := len(verification.invalid_citations):

@@ -10,19 +10,22 @@ rows: their figures are never an answer.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from rag.facts.match import match
+from rag.facts.match import match, slots_failed
 from rag.facts.models import Fact, FactMatch, Frame
 from rag.models import Article, Passage
 from rag.store import IndexReader
+from rag.verify import extract_figures
 
 
 @dataclass(frozen=True)
 class CitedMatch:
     match: FactMatch
     passage_of: dict[str, int] = field(default_factory=dict)  # fact id -> index of the passage that holds it
+    rows: tuple[Fact, ...] = ()  # every row the passages hold
 
     def cite(self, fact: Fact) -> str:
         return f"[{self.passage_of[fact.id] + 1}]"
@@ -51,7 +54,7 @@ def cited_match(
             rows.append(fact)
             passage_of[fact.id] = holder
     articles: dict[str, Article] = {a: index.article(a) for a in ids}
-    return CitedMatch(match(frame, rows, articles, weights), passage_of)
+    return CitedMatch(match(frame, rows, articles, weights), passage_of, tuple(rows))
 
 
 def _holds(passage: Passage, fact: Fact) -> bool:
@@ -82,3 +85,26 @@ def _described(fact: Fact) -> str:
     when = fact.period_text or fact.period or "时期未写明"
     flags = "".join(f"，{_FLAGS[flag]}" for flag in fact.flags if flag in _FLAGS)
     return f"{fact.text}：{fact.indicator}，{fact.owner}，{when}，{_KINDS[fact.kind]}{flags}"
+
+
+_SAYS_TARGET = re.compile(r"目标|计划|力争|预计|预期|拟|将|target|plan|goal|aim|expect|forecast", re.IGNORECASE)
+
+
+def misread_figures(answer: str, cited: CitedMatch) -> list[str]:
+    """Figures of an answer whose rows (the same value, in a passage the sentence cites) are all of another kind
+    than the question asks, when the sentence does not say so: "180亿元" given as what was exported, where the passage
+    states it as a goal. A figure of the answer that no row holds is the digit check's business."""
+    frame = cited.match.frame
+    problems: list[str] = []
+    for sentence in re.split(r"(?<=[。！？!?\n])", answer):
+        cites = {int(n) - 1 for n in re.findall(r"\[(\d+)\]", sentence)}
+        for figure in extract_figures(sentence):
+            rows = [
+                r for r in cited.rows
+                if cited.passage_of.get(r.id) in cites and abs(r.value - float(figure.value)) < 1e-9 * max(1.0, r.value)
+            ]  # fmt: skip
+            # Only the kind: periods read from "半年内" or a heading are not sure enough to overrule an answer.
+            if not rows or _SAYS_TARGET.search(sentence) or not all("kind" in slots_failed(frame, r) for r in rows):
+                continue
+            problems.append(f"{figure.text} is a {rows[0].kind}, not what the question asks")
+    return problems

@@ -227,6 +227,17 @@ def character_weights(facts: Sequence[Fact]) -> dict[str, float]:
     return {ch: math.log(1 + n / (1 + df)) for ch, df in frequencies.items()}
 
 
+def slots_failed(part: Frame, fact: Fact) -> tuple[Slot, ...]:
+    """Which of the time and status slots a row fails for a frame: what makes a figure of the right thing the wrong
+    answer (a target for an actual, another year's)."""
+    failed: list[Slot] = []
+    if not _period_fits(part, fact):
+        failed.append("period")
+    if not _kind_fits(part, fact):
+        failed.append("kind")
+    return tuple(failed)
+
+
 def _period_fits(part: Frame, fact: Fact) -> bool:
     asked = part.period
     if asked is None:

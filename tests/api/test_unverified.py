@@ -6,7 +6,7 @@ way a real small model did: echoing the prompt's passage blocks back, with no ci
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx2 as httpx
 import pytest
@@ -50,7 +50,7 @@ def test_ask_replaces_an_echoed_answer_with_the_extractive_one(llm_base_url: str
 
     assert answer["llm_draft"].startswith("<passage")
     assert answer["mode"] == "extractive"
-    assert answer["fallback_reason"].startswith("the LLM's answer echoed the prompt's passage blocks, cited nothing")
+    assert answer["fallback_reason"].startswith("the LLM's answer echoed the prompt's passage blocks")
     assert "<passage" not in answer["answer"] and "1324.9亿元" in answer["answer"]
     assert answer["verification"]["ok"] is True
     assert answer["citations"]
@@ -116,3 +116,33 @@ def test_on_unverified_flag_keeps_the_llm_answer(flag_url: str, fake: FakeLLM) -
     assert answer["mode"] == "llm" and answer["llm_draft"] is None
     assert answer["answer"].startswith("<passage")
     assert answer["verification"]["ok"] is False
+
+
+def cite_the_passage_with(figure: str, template: str) -> Callable[[list[dict[str, str]]], str]:
+    def reply(messages: list[dict[str, str]]) -> str:
+        blocks = re.findall(r'<passage n="(\d+)"[^>]*>\n(.*?)\n</passage>', messages[0]["content"], re.S)
+        return template.format(n=next((n for n, text in blocks if figure in text), "1"))
+
+    return reply
+
+
+def test_a_target_given_as_the_actual_is_replaced(llm_base_url: str, fake: FakeLLM) -> None:
+    """The digits are in the cited passage, but there 180亿元 is the half year's goal, and the question asks what was
+    exported: verification reads the row's kind, and the answer is not shown."""
+    fake.reply = cite_the_passage_with("180亿元", "安吉经济开发区上半年实际完成自营出口180亿元[{n}]。")
+    answer = _ask(llm_base_url, question="安吉经济开发区今年上半年实际完成自营出口多少亿元？").json()
+
+    assert answer["llm_draft"].startswith("安吉经济开发区上半年实际完成自营出口180亿元")
+    assert answer["fallback_reason"] == "the LLM's answer gave 180亿元 is a target, not what the question asks"
+    assert answer["answerable"] is False
+    assert "没有给出实际完成额" in answer["answer"]
+
+
+def test_a_target_said_to_be_a_target_is_shown(llm_base_url: str, fake: FakeLLM) -> None:
+    fake.reply = cite_the_passage_with(
+        "180亿元", "资料只给出了目标：半年内实现自营出口总额180亿元[{n}]，没有实际完成额。"
+    )
+    answer = _ask(llm_base_url, question="安吉经济开发区今年上半年实际完成自营出口多少亿元？").json()
+
+    assert answer["mode"] == "llm" and answer["llm_draft"] is None
+    assert answer["verification"]["misread_figures"] == []
