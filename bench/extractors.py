@@ -32,7 +32,7 @@ from rag.ingest import load_source
 from rag.ingest.html import decode_html
 from rag.ingest.text import without_whitespace
 from rag.models import Article
-from tests.documents import epaper_pdf, news_page, paragraphs
+from tests.documents import epaper_pdf, news_page, paragraphs, row_by_row_pdf
 
 BOILERPLATE = (
     "责任编辑",
@@ -151,13 +151,7 @@ def lead_story_pdf(lead: Article, side: Article) -> bytes:
     import textwrap
 
     from reportlab.lib.pagesizes import A4
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-    from reportlab.pdfgen import canvas
 
-    from tests.documents import CJK_FONT
-
-    pdfmetrics.registerFont(TTFont("WQY", str(CJK_FONT), subfontIndex=0))
     width, height = A4
     column = (width - 80 - 40) / 3
     lines: list[tuple[float, float, int, str]] = []
@@ -172,13 +166,7 @@ def lead_story_pdf(lead: Article, side: Article) -> bytes:
     side_body = [line for p in paragraphs(side) for line in textwrap.wrap("  " + p, int(column // 9))]
     for index, line in enumerate(side_body[:rows]):
         lines.append((x, height - 95 - 13 * index, 9, line))
-    buffer = io.BytesIO()
-    page = canvas.Canvas(buffer, pagesize=A4)
-    for x, y, size, text in sorted(lines, key=lambda line: (-line[1], line[0])):
-        page.setFont("WQY", size)
-        page.drawString(x, y, text)
-    page.save()
-    return buffer.getvalue()
+    return row_by_row_pdf(lines)
 
 
 def pdf_reading_order(left: Article, right: Article) -> list[dict[str, object]]:

@@ -62,11 +62,7 @@ def epaper_pdf(articles: list[Article], *, folio: str = "湖州日报 2023年6�
     order of the file's text operators is not the reading order: only the geometry tells the columns apart.
     """
     from reportlab.lib.pagesizes import A4
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-    from reportlab.pdfgen import canvas
 
-    pdfmetrics.registerFont(TTFont("WQY", str(CJK_FONT), subfontIndex=0))
     width, height = A4
     column = (width - 80 - 20 * (len(articles) - 1)) / len(articles)
     lines: list[tuple[float, float, int, str]] = [(40, height - 30, 8, folio), (width / 2 - 10, 30, 8, "A01")]
@@ -82,6 +78,18 @@ def epaper_pdf(articles: list[Article], *, folio: str = "湖州日报 2023年6�
                 if y >= 60:
                     lines.append((x, y, 9, line.replace("\u3000", " ")))
                 y -= 13
+    return row_by_row_pdf(lines)
+
+
+def row_by_row_pdf(lines: list[tuple[float, float, int, str]]) -> bytes:
+    """An A4 page of (x, y, font size, text) lines in the CJK font, written top row first, left to right within a
+    row: the order many layout programs write, which is not the reading order of columns."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(TTFont("WQY", str(CJK_FONT), subfontIndex=0))
     buffer = io.BytesIO()
     page = canvas.Canvas(buffer, pagesize=A4)
     for x, y, size, text in sorted(lines, key=lambda line: (-line[1], line[0])):
