@@ -227,6 +227,13 @@ def evaluate_command(
         ),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
+    api: Annotated[
+        str | None,
+        typer.Option(
+            "--api", help="Measure a running service through its HTTP API instead (e.g. http://127.0.0.1:8000)."
+        ),
+    ] = None,
+    api_key: Annotated[str | None, typer.Option("--api-key", help="The key for --api, when it needs one.")] = None,
 ) -> None:
     """Measure retrieval and answer quality on questions with gold evidence."""
     from rag.answer import Answerer
@@ -237,8 +244,18 @@ def evaluate_command(
     from rag.retrieval import search as run_search
     from rag.store import open_index
 
-    settings = _settings(ctx)
     questions = load_questions(files)
+    if api is not None:
+        from rag.evaluate_api import api_callables
+
+        retrieve, answer = api_callables(api, k, mode.value, api_key)
+        report = evaluate(f"api {api}", questions, k, retrieve=retrieve, answer=answer)
+        if as_json:
+            print(json.dumps([report.as_dict()], ensure_ascii=False, indent=2))
+        else:
+            _print_eval([report], len(questions), files)
+        return
+    settings = _settings(ctx)
     reranker = reranker_for(settings)
     configs = ["dense", "bm25", "lexicon", "hybrid-plain", "hybrid"] if compare else ["hybrid"]
     if reranker is not None:

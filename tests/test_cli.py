@@ -175,3 +175,27 @@ def test_cli_eval_names_the_bad_line_of_a_question_file(workdir, tmp_path):
     result = run("eval", str(questions), cwd=workdir)
     assert result.returncode == 2
     assert "broken.jsonl:2" in result.stderr
+
+
+def test_cli_eval_api_scores_a_running_service_the_same_as_in_process(workdir, tmp_path, settings):
+    from rag.api import create_app
+    from tests.api.conftest import running
+
+    questions = tmp_path / "questions.jsonl"
+    lines = [
+        {"id": "q1", "question": "截至5月底，湖州5G建设完成投资多少？", "type": "numeric", "answerable": True,
+         "must_include": ["6672.4"], "evidence": [{"source": "000", "quote": "5G建设完成投资6672.4万元"}]},
+        {"id": "q2", "question": "2013年湖州全社会用电量是多少亿千瓦时？", "type": "unanswerable", "answerable": False,
+         "must_include": [], "evidence": []},
+    ]  # fmt: skip
+    questions.write_text("\n".join(json.dumps(line, ensure_ascii=False) for line in lines), encoding="utf-8")
+    local = json.loads(run("eval", str(questions), "--json", cwd=workdir).stdout)[0]
+    with running(create_app(settings)) as url:
+        served = run("eval", str(questions), "--json", "--api", url, cwd=workdir)
+    assert served.returncode == 0, served.stderr
+    (report,) = json.loads(served.stdout)
+    assert report["config"] == f"api {url}"
+    assert report["overall"] == {**local["overall"], "mean_ms": report["overall"]["mean_ms"]}
+
+    down = run("eval", str(questions), "--api", "http://127.0.0.1:9", cwd=workdir)
+    assert down.returncode == 2 and "is `rag serve` running?" in down.stderr
