@@ -3,7 +3,7 @@ widget share.
 
     answerer = Answerer(settings, index, embedder, llm=LLMClient.from_settings(settings))
     answer = answerer.ask("去年湖州规上工业增加值是多少？")
-    for event in answerer.stream("By the end of May, how many 5G base stations had Huzhou built?"):
+    for event in answerer.stream("How much did Huzhou invest in 5G by the end of May?"):
         ...  # PassagesEvent, then DeltaEvent..., then DoneEvent (or ErrorEvent)
 
 The line: condense the follow-up → retrieve (hybrid, optional rerank) → judge answerability → write the

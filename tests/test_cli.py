@@ -11,6 +11,13 @@ from pathlib import Path
 
 import pytest
 
+# One answerable and one unanswerable question for the `rag eval` tests.
+EVAL_LINES = [
+    {"id": "q1", "question": "截至5月底，湖州5G建设完成投资多少？", "type": "numeric", "answerable": True,
+     "must_include": ["6672.4"], "evidence": [{"source": "000", "quote": "5G建设完成投资6672.4万元"}]},
+    {"id": "q2", "question": "2013年湖州全社会用电量是多少亿千瓦时？", "type": "unanswerable", "answerable": False,
+     "must_include": [], "evidence": []},
+]  # fmt: skip
 RAG = shutil.which("rag", path=str(Path(sys.executable).parent)) or "rag"
 
 
@@ -138,13 +145,7 @@ def test_cli_ask_mode_llm_without_an_llm_says_what_to_set(workdir):
 
 def test_cli_eval_compares_retrievers_and_scores_answers(workdir, tmp_path):
     questions = tmp_path / "questions.jsonl"
-    lines = [
-        {"id": "q1", "question": "截至5月底，湖州5G建设完成投资多少？", "type": "numeric", "answerable": True,
-         "must_include": ["6672.4"], "evidence": [{"source": "000", "quote": "5G建设完成投资6672.4万元"}]},
-        {"id": "q2", "question": "2013年湖州全社会用电量是多少亿千瓦时？", "type": "unanswerable", "answerable": False,
-         "must_include": [], "evidence": []},
-    ]  # fmt: skip
-    questions.write_text("\n".join(json.dumps(line, ensure_ascii=False) for line in lines), encoding="utf-8")
+    questions.write_text("\n".join(json.dumps(line, ensure_ascii=False) for line in EVAL_LINES), encoding="utf-8")
     table = run("eval", str(questions), "--compare", cwd=workdir)
     assert table.returncode == 0, table.stderr
     for config in ("dense", "bm25", "lexicon", "hybrid-plain", "hybrid"):
@@ -182,13 +183,7 @@ def test_cli_eval_api_scores_a_running_service_the_same_as_in_process(workdir, t
     from tests.api.conftest import running
 
     questions = tmp_path / "questions.jsonl"
-    lines = [
-        {"id": "q1", "question": "截至5月底，湖州5G建设完成投资多少？", "type": "numeric", "answerable": True,
-         "must_include": ["6672.4"], "evidence": [{"source": "000", "quote": "5G建设完成投资6672.4万元"}]},
-        {"id": "q2", "question": "2013年湖州全社会用电量是多少亿千瓦时？", "type": "unanswerable", "answerable": False,
-         "must_include": [], "evidence": []},
-    ]  # fmt: skip
-    questions.write_text("\n".join(json.dumps(line, ensure_ascii=False) for line in lines), encoding="utf-8")
+    questions.write_text("\n".join(json.dumps(line, ensure_ascii=False) for line in EVAL_LINES), encoding="utf-8")
     local = json.loads(run("eval", str(questions), "--json", cwd=workdir).stdout)[0]
     with running(create_app(settings)) as url:
         served = run("eval", str(questions), "--json", "--api", url, cwd=workdir)

@@ -1,6 +1,6 @@
 """A frame against the figures table: the rows that answer it, what nearly did, and why not, for people.
 
-    result = match(read_question("安吉经济开发区今年上半年实际完成自营出口多少亿元？", "湖州"), index.facts())
+    result = match(read_question("安吉开发区上半年实际出口了多少亿元？", "湖州"), index.facts())
     result.answered, result.reason   # False, "语料给出了自营出口总额的目标180亿元，没有给出实际完成额"
 
 A row answers a part of the frame when it fits all its slots:
