@@ -225,6 +225,8 @@ class Answerer:
             min_similarity=self.settings.answerable_min_similarity,
             best_similarity=best_similarity,
         )
+        if verdict.basis == "coverage":
+            sentences, verdict = self._paraphrase(question, passages, foreign, sentences, verdict)
         frame = read_question(question, self.settings.home_place, known_places=self._places)
         rows = cited_match(self.index, frame, passages, foreign, self._fact_weights) if asks_for_rows(frame) else None
         verdict = decide(verdict, rows.match if rows else None)
@@ -330,6 +332,30 @@ class Answerer:
             missing = [x for x in places if not mentions(text, x)]
             unnamed[article_id] = missing + [f"{y}年" for y in years if not covers_year(text, article.date, y)]
         return {i: unnamed[p.article_id] for i, p in enumerate(passages)}
+
+    def _paraphrase(
+        self,
+        question: str,
+        passages: list[Passage],
+        foreign: set[int],
+        sentences: list[Sentence],
+        verdict: Answerability,
+    ) -> tuple[list[Sentence], Answerability]:
+        """A question that says in other words what a sentence says ("织机出毛病的频率" for "织机故障率") shares too
+        few words with it for coverage: the sentence that holds the figure asked and is nearest in meaning answers
+        when it is near enough. The place, year and figure checks have already passed; the figures table's check
+        (decide) still follows."""
+        nearby = [i for i in range(len(passages)) if i not in foreign][:CROSS_LINGUAL_PASSAGES]
+        fitting = [s for s in sentences if s.fits and s.passage in nearby]
+        if not fitting:
+            return sentences, verdict
+        query = self.embedder.embed_query(question)
+        scores = self._sentence_vectors.embed([s.text for s in fitting]) @ query
+        best = float(np.max(scores))
+        if best < self.settings.paraphrase_min_similarity:
+            return sentences, verdict
+        scored = [replace(s, coverage=float(score)) for s, score in zip(fitting, scores, strict=True)]
+        return sorted(scored, key=lambda s: -s.coverage), Answerability(True, best, "", "meaning")
 
     def _sentences_by_similarity(
         self, question: str, passages: list[Passage], foreign: set[int]

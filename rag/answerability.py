@@ -17,6 +17,9 @@ Three checks, in order:
    rarity, with the words next to the question word ("用户数" in "5G用户数达到多少") counting three times
    (rag.evidence). A question that asks for a number needs a sentence with a figure of the thing it counts
    ("建设5G基站773个" does not give 5G users), not the size of a set that thing is one of ("…35项技术之一").
+   A question that says in other words what a sentence says ("织机出毛病的频率" for "故障率") fails coverage; then
+   the figure-holding sentence nearest in meaning answers if its dense similarity reaches
+   RAG_PARAPHRASE_MIN_SIMILARITY (rag.answer, basis "meaning"). The place, year and figure checks still apply.
 3. Similarity (questions in English or another Latin-script language, whose words cannot be matched in
    Chinese text). The best passage's dense similarity must reach a floor.
 
@@ -53,7 +56,7 @@ class Answerability:
     confidence: float  # the best sentence's coverage, or the best dense similarity for cross-lingual questions
     reason: str  # why not, for people; empty when answerable
     # what decided it: "passages", "foreign", "unnamed", "no_figure", "coverage", "similarity" (a refusal), "facts"
-    # (a refusal by the figures table), "sentences" or "facts_row" (an answer)
+    # (a refusal by the figures table), "sentences", "meaning" or "facts_row" (an answer)
     basis: str = "sentences"
 
 

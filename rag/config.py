@@ -66,6 +66,13 @@ class Settings(BaseSettings):
     answerable_min_coverage: float = Field(
         0.28, ge=0, le=1, description="Share of the question's weighted words the best sentence must hold."
     )
+    paraphrase_min_similarity: float = Field(
+        0.90,
+        ge=0,
+        le=1,
+        description="Dense similarity a sentence holding the figure asked must reach to answer a Chinese question "
+        "whose words it lacks (a paraphrase); above 1 turns this off.",
+    )
     answerable_min_similarity: float = Field(
         0.75, ge=0, le=1, description="Dense similarity the best passage must reach for a cross-lingual question."
     )

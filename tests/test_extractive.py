@@ -152,6 +152,28 @@ def test_mentions_takes_a_place_with_or_without_its_suffix(text: str, place: str
     assert mentions(text, place) is named
 
 
+# Says in other words what "大学生、退役军人等获得创业担保贷款支持125户" says.
+PARAPHRASE = "湖州给上了大学的年轻人和当过兵的人开办买卖提供担保借款，帮了多少户？"
+
+
+def test_a_paraphrase_is_answered_by_the_sentence_nearest_in_meaning(answerer: Answerer) -> None:
+    found = answerer.retrieve(PARAPHRASE, 5)
+    answer = answerer.ask(PARAPHRASE)
+
+    assert found.answerability.basis == "meaning"
+    assert answer.answerable and "125户" in answer.answer
+    assert answer.verification.ok
+
+
+def test_a_paraphrase_is_refused_for_its_missing_words_when_meaning_is_turned_off(settings: Settings) -> None:
+    strict = settings.model_copy(update={"paraphrase_min_similarity": 1.01})
+    with open_index(strict.index_dir) as index:
+        found = Answerer(strict, index, get_embedder(strict)).retrieve(PARAPHRASE, 5)
+
+    assert not found.answerability.answerable
+    assert found.answerability.basis == "coverage"
+
+
 def test_a_question_naming_the_other_city_is_answered_from_its_paper(answerer: Answerer) -> None:
     answer = answerer.ask("杭州已有多少个海外仓？")
 
