@@ -36,6 +36,7 @@ from rag.bm25 import FTS_TOKENIZER, segmented
 from rag.errors import ArticleNotFoundError, IndexError_, IndexLockedError, IndexNotFoundError
 from rag.facts.models import Fact
 from rag.lexicon.userdict import apply_user_words, words_from_manifest
+from rag.memo import Memo
 from rag.models import Article, Chunk
 
 if TYPE_CHECKING:
@@ -47,6 +48,8 @@ if TYPE_CHECKING:
 FORMAT_VERSION = 3  # 3: the facts table
 DB_NAME = "index.sqlite"
 VECTORS_NAME = "vectors.faiss"
+ARTICLES_KEPT = 1024  # parsed articles an open reader keeps (the search path reads the same ones again and again)
+CHUNKS_KEPT = 16384  # chunk rows an open reader keeps; a few tens of MB at most
 MANIFEST_NAME = "manifest.json"
 
 _SCHEMA = f"""
@@ -160,6 +163,9 @@ class IndexReader:
         self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
         self._vectors: faiss.Index | None = None
         self._chunk_lengths: dict[int, int] | None = None
+        # A build never changes, so what the search path reads of it again and again is kept, parsed (rag.memo).
+        self._articles: Memo[str, Article] = Memo(ARTICLES_KEPT)
+        self._chunk_rows: Memo[int, StoredChunk] = Memo(CHUNKS_KEPT)
 
     def close(self) -> None:
         self._db.close()
@@ -194,20 +200,30 @@ class IndexReader:
         return sorted(row[0] for row in rows.fetchall() if row[0])
 
     def article(self, article_id: str) -> Article:
+        kept = self._articles.get(article_id)
+        if kept is not None:
+            return kept  # Article is frozen: sharing it between requests is safe
         row = self._db.execute("SELECT data FROM articles WHERE id = ?", (article_id,)).fetchone()
         if row is None:
             raise ArticleNotFoundError(article_id)
-        return Article.model_validate_json(row[0])
+        return self._articles.put(article_id, Article.model_validate_json(row[0]))
 
     def chunks(self, int_ids: Iterable[int]) -> dict[int, StoredChunk]:
-        ids = list(int_ids)
+        """The chunks with these int ids that exist, in int id order."""
         found: dict[int, StoredChunk] = {}
+        ids = []
+        for int_id in dict.fromkeys(int_ids):
+            kept = self._chunk_rows.get(int_id)
+            if kept is not None:
+                found[int_id] = kept
+            else:
+                ids.append(int_id)
         for start in range(0, len(ids), 500):
             batch = ids[start : start + 500]
             marks = ",".join("?" * len(batch))
             rows = self._db.execute(f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE int_id IN ({marks})", batch)
-            found.update((row[0], _stored_chunk(row)) for row in rows)
-        return found
+            found.update((row[0], self._chunk_rows.put(row[0], _stored_chunk(row))) for row in rows)
+        return dict(sorted(found.items()))
 
     def chunk_count(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
