@@ -49,6 +49,8 @@ FORMAT_VERSION = 3  # 3: the facts table
 DB_NAME = "index.sqlite"
 VECTORS_NAME = "vectors.faiss"
 ARTICLES_KEPT = 1024  # parsed articles an open reader keeps (the search path reads the same ones again and again)
+TERMS_KEPT = 16384  # BM25 words whose document frequency and postings an open reader keeps
+POSTINGS_KEPT_MAX = 20_000  # chunks in one word's postings, past which they are not kept
 CHUNKS_KEPT = 16384  # chunk rows an open reader keeps; a few tens of MB at most
 MANIFEST_NAME = "manifest.json"
 
@@ -166,6 +168,8 @@ class IndexReader:
         # A build never changes, so what the search path reads of it again and again is kept, parsed (rag.memo).
         self._articles: Memo[str, Article] = Memo(ARTICLES_KEPT)
         self._chunk_rows: Memo[int, StoredChunk] = Memo(CHUNKS_KEPT)
+        self._frequencies: Memo[str, int] = Memo(TERMS_KEPT)
+        self._postings: Memo[str, dict[int, int]] = Memo(TERMS_KEPT)
 
     def close(self) -> None:
         self._db.close()
@@ -248,14 +252,19 @@ class IndexReader:
     def document_frequencies(self, words: Iterable[str]) -> dict[str, int]:
         """How many chunks hold each BM25 word (words as `rag.bm25.segment` makes them); 0 for unknown words."""
         wanted = list(dict.fromkeys(words))
-        if not wanted:
-            return {}
-        # fts5vocab lives in the connection's temp schema, so it works on this read-only database.
-        self._db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.bm25_vocab USING fts5vocab(main, chunks_fts, 'row')")
-        marks = ",".join("?" * len(wanted))
-        rows = self._db.execute(f"SELECT term, doc FROM temp.bm25_vocab WHERE term IN ({marks})", wanted).fetchall()
-        found = dict(rows)
-        return {word: int(found.get(word, 0)) for word in wanted}
+        kept = {word: self._frequencies.get(word) for word in wanted}
+        missing = [word for word, count in kept.items() if count is None]
+        if missing:
+            # fts5vocab lives in the connection's temp schema, so it works on this read-only database.
+            self._db.execute(
+                "CREATE VIRTUAL TABLE IF NOT EXISTS temp.bm25_vocab USING fts5vocab(main, chunks_fts, 'row')"
+            )
+            marks = ",".join("?" * len(missing))
+            query = f"SELECT term, doc FROM temp.bm25_vocab WHERE term IN ({marks})"
+            found = dict(self._db.execute(query, missing).fetchall())
+            for word in missing:
+                kept[word] = self._frequencies.put(word, int(found.get(word, 0)))
+        return {word: int(count or 0) for word, count in kept.items()}
 
     # --- the figures table (rag.facts) ---------------------------------------------------------------
 
@@ -289,18 +298,28 @@ class IndexReader:
     # --- term postings, for BM25 with weighted terms (rag.bm25.weighted_bm25) ---------------------
 
     def term_postings(self, terms: Iterable[str]) -> dict[str, dict[int, int]]:
-        """For each BM25 word, the chunks holding it and how often: {"基站": {int_id: 2, ...}}; {} when absent."""
+        """For each BM25 word, the chunks holding it and how often: {"基站": {int_id: 2, ...}}; {} when absent.
+        The inner maps are kept for the next query: read them, do not change them."""
         wanted = list(dict.fromkeys(terms))
-        postings: dict[str, dict[int, int]] = {term: {} for term in wanted}
-        if not wanted:
+        postings: dict[str, dict[int, int]] = {}
+        missing = []
+        for term in wanted:
+            kept = self._postings.get(term)
+            if kept is None:
+                missing.append(term)
+            postings[term] = kept if kept is not None else {}
+        if not missing:
             return postings
         self._db.execute(
             "CREATE VIRTUAL TABLE IF NOT EXISTS temp.bm25_instances USING fts5vocab(main, chunks_fts, 'instance')"
         )
-        marks = ",".join("?" * len(wanted))
+        marks = ",".join("?" * len(missing))
         query = f"SELECT term, doc, COUNT(*) FROM temp.bm25_instances WHERE term IN ({marks}) GROUP BY term, doc"
-        for term, doc, count in self._db.execute(query, wanted):
+        for term, doc, count in self._db.execute(query, missing):
             postings[term][int(doc)] = int(count)
+        for term in missing:
+            if len(postings[term]) <= POSTINGS_KEPT_MAX:  # a word in most chunks of a large corpus is read again
+                self._postings.put(term, postings[term])
         return postings
 
     def chunk_lengths(self) -> dict[int, int]:
