@@ -751,7 +751,11 @@ def print_targets(rows: list[Row], embedding: dict[tuple[int, str], tuple[Embedd
             f"{on.requests_per_s:.1f}/s and p50 {on.p50_ms:.1f} ms with it, {off.requests_per_s:.1f}/s and "
             f"p50 {off.p50_ms:.1f} ms without ({on.requests_per_s / max(off.requests_per_s, 1e-9):.2f}x)"
         )
-    distinct = {r.query_cache: r for r in rows if r.workload == "distinct" and r.clients > 1 and r.scenario != "ask"}
+    distinct = {
+        r.query_cache: r
+        for r in rows
+        if r.workload == "distinct" and r.clients > 1 and r.scenario in ("search", "search-nocache")
+    }
     if True in distinct and False in distinct:
         on, off = distinct[True], distinct[False]
         print(
