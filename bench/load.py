@@ -501,6 +501,7 @@ class Row:
     first_token_p99_ms: float | None
     llm_calls: int  # chat requests the fake LLM received during the timed part
     server_cpu_s: float  # user + system, all server processes, during the timed part
+    server_cpu_ms_per_request: float  # server_cpu_s over the successful requests: what competition does not change
     client_cpu_s: float  # this process (the load generator), during the timed part
     fake_llm_cpu_s: float  # the fake LLM's process, during the timed part
     other_cpu_s: float  # everything else on the machine, during the timed part: what competed with the server
@@ -560,6 +561,7 @@ def run_scenario(
         first_token_p99_ms=f99,
         llm_calls=llm_calls,
         server_cpu_s=round(server_cpu, 1),
+        server_cpu_ms_per_request=round(server_cpu * 1000 / max(len(tally.latencies), 1), 1),
         client_cpu_s=round(client_cpu, 1),
         fake_llm_cpu_s=round(llm_cpu, 1),
         other_cpu_s=round(max(0.0, busy - server_cpu - client_cpu - llm_cpu), 1),
@@ -680,6 +682,7 @@ def print_row(r: Row) -> None:
     print(
         f"  workers={r.workers} threads={r.omp_threads:4s} {r.scenario:19s} {r.clients:>3} clients  "
         f"{r.requests_per_s:7.1f} req/s  p50 {r.p50_ms:7.1f} ms  {first}errors {r.errors}  "
+        f"server CPU {r.server_cpu_ms_per_request:.1f} ms/request  "
         f"HWM {r.hwm_mib:.0f} MiB  load {r.load_1min}",
         flush=True,
     )
@@ -739,6 +742,14 @@ def print_targets(rows: list[Row], embedding: dict[tuple[int, str], tuple[Embedd
                     f"target {r.scenario} ({r.clients} clients, cache {'on' if r.query_cache else 'off'}) >= "
                     f"{CEILING_TARGET:.0%} of the ceiling, no errors: {r.requests_per_s:.1f}/s = {share:.0%}, "
                     f"{r.errors} errors, {verdict}"
+                )
+                # On a shared machine the server gets less than every core; its CPU per request does not depend on
+                # how much it got: the one-thread embedding over it is the share of the ceiling it would reach alone.
+                one_thread = (before.one_thread_ms + after.one_thread_ms) / 2
+                print(
+                    f"  server CPU {r.server_cpu_ms_per_request:.1f} ms per request against {one_thread:.1f} ms for "
+                    f"the one-thread embedding: {one_thread / r.server_cpu_ms_per_request:.0%} of the ceiling "
+                    f"with every core to itself ({r.other_cpu_s:.1f} CPU s went to other processes meanwhile)"
                 )
     for r in rows:
         if r.scenario == "streams":
