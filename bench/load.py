@@ -596,6 +596,7 @@ class EmbeddingTimes:
 
     cores: int
     ms_by_threads: dict[int, float]
+    one_thread_cpu_ms: float  # CPU time of a one-thread call: what other processes on the machine do not add to
 
     @property
     def one_thread_ms(self) -> float:
@@ -628,14 +629,21 @@ def probe_embedding(workers: int, texts: list[str]) -> dict[str, object]:
     cores = usable_cores()
     counts = range(1, cores + 1) if embedder.threads_per_call else range(1, 2)
     samples: dict[int, list[float]] = {n: [] for n in counts}
+    cpu: list[float] = []
     embedder.embed_batch_threads(texts[:1], "query", 1)
     for _ in range(PROBE_ROUNDS):
         for threads in counts:  # thread counts interleaved, so a busy spell on the machine spreads over all
             for text in texts[:PROBE_TEXTS]:
-                started = time.perf_counter()
+                started, started_cpu = time.perf_counter(), time.thread_time()
                 embedder.embed_batch_threads([text], "query", threads)
                 samples[threads].append(time.perf_counter() - started)
-    return {"cores": cores, "ms_by_threads": {n: round(float(np.median(v)) * 1000, 2) for n, v in samples.items()}}
+                if threads == 1:  # one OpenMP thread: the calling one, so its CPU time is the whole call's
+                    cpu.append(time.thread_time() - started_cpu)
+    return {
+        "cores": cores,
+        "ms_by_threads": {n: round(float(np.median(v)) * 1000, 2) for n, v in samples.items()},
+        "one_thread_cpu_ms": round(float(np.median(cpu)) * 1000, 2),
+    }
 
 
 def embedding_times(config: Config, texts: list[str]) -> EmbeddingTimes:
@@ -645,14 +653,15 @@ def embedding_times(config: Config, texts: list[str]) -> EmbeddingTimes:
         command, cwd=ROOT, env=config.env(""), input="\n".join(texts), capture_output=True, text=True, check=True
     )
     raw = json.loads(found.stdout.strip().splitlines()[-1])
-    return EmbeddingTimes(int(raw["cores"]), {int(n): float(ms) for n, ms in raw["ms_by_threads"].items()})
+    by_threads = {int(n): float(ms) for n, ms in raw["ms_by_threads"].items()}
+    return EmbeddingTimes(int(raw["cores"]), by_threads, float(raw["one_thread_cpu_ms"]))
 
 
 def print_embedding(when: str, times: EmbeddingTimes) -> None:
     by = ", ".join(f"{n} thread{'s' * (n > 1)} {ms:.1f} ms" for n, ms in times.ms_by_threads.items())
     print(
         f"  bare query embedding {when}: {by}; ceiling {times.cores} cores / {times.one_thread_ms:.1f} ms = "
-        f"{times.ceiling_per_s:.1f}/s",
+        f"{times.ceiling_per_s:.1f}/s; one thread's CPU time {times.one_thread_cpu_ms:.1f} ms",
         flush=True,
     )
 
@@ -745,10 +754,10 @@ def print_targets(rows: list[Row], embedding: dict[tuple[int, str], tuple[Embedd
                 )
                 # On a shared machine the server gets less than every core; its CPU per request does not depend on
                 # how much it got: the one-thread embedding over it is the share of the ceiling it would reach alone.
-                one_thread = (before.one_thread_ms + after.one_thread_ms) / 2
+                one_thread = (before.one_thread_cpu_ms + after.one_thread_cpu_ms) / 2
                 print(
-                    f"  server CPU {r.server_cpu_ms_per_request:.1f} ms per request against {one_thread:.1f} ms for "
-                    f"the one-thread embedding: {one_thread / r.server_cpu_ms_per_request:.0%} of the ceiling "
+                    f"  server CPU {r.server_cpu_ms_per_request:.1f} ms per request against {one_thread:.1f} ms CPU "
+                    f"of the one-thread embedding: {one_thread / r.server_cpu_ms_per_request:.0%} of the ceiling "
                     f"with every core to itself ({r.other_cpu_s:.1f} CPU s went to other processes meanwhile)"
                 )
     for r in rows:
