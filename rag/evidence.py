@@ -174,7 +174,7 @@ def counted_things(question: str) -> tuple[Counted, ...]:
 
 def names(text: str, thing: str) -> bool:
     """Whether `text` names `thing` in at least half its characters ("总长度近10公里" names 全长)."""
-    text = normalise(text)
+    text = _normalised_clause(text)
     chars = set(thing)
     return thing in text or sum(1 for ch in chars if ch in text) >= math.ceil(len(chars) / 2)
 
@@ -187,38 +187,79 @@ def load_word_models() -> None:
 
 def rank_sentences(question: Question, passages: Sequence[Passage]) -> list[Sentence]:
     """Every sentence of every passage, best covered first (ties: earlier passage, earlier sentence)."""
-    sentences = [s for i, passage in enumerate(passages) for s in _sentences(question, i, passage)]
+    scorer = _Scorer.of(question)
+    sentences = [s for i, passage in enumerate(passages) for s in _sentences(question, scorer, i, passage)]
     return sorted(sentences, key=lambda s: (-s.coverage, s.passage, s.start))
 
 
 def coverage(question: Question, text: str, context: str = "") -> float:
     """Weighted share of the question's words in `text`; words only in `context` count at half weight."""
-    return _normalised_coverage(question, normalise(text), normalise(context))
+    return _Scorer.of(question).coverage(normalise(text), normalise(context))
 
 
-def _normalised_coverage(question: Question, own: str, around: str) -> float:
-    total = sum(question.weights.values())
-    if not total:
-        return 0.0
-    credit = sum(weight * _best_credit(question, word, own, around) for word, weight in question.weights.items())
-    return credit / total
+# A word's spellings (itself first, then its alternatives): the text, what it is worth (None: itself, in full), and
+# its character pairs, for partial credit (None: a word too short or not Chinese gets none).
+_Spelling = tuple[str, float | None, tuple[str, ...] | None]
 
 
-def _best_credit(question: Question, word: str, own: str, around: str) -> float:
-    credit = _credit(word, own, around)
-    for alternative, worth in question.alternatives.get(word, ()):
-        credit = max(credit, worth * _credit(alternative, own, around))
-    return credit
+@dataclass(frozen=True)
+class _Scorer:
+    """What coverage needs of a question, worked out once for all the sentences it scores."""
+
+    total: float  # the sum of the word weights
+    words: tuple[tuple[float, tuple[_Spelling, ...]], ...]  # (weight, spellings), in the question's word order
+
+    @classmethod
+    def of(cls, question: Question) -> _Scorer:
+        words = tuple(
+            (
+                weight,
+                (
+                    _spelling(word, None),
+                    *(_spelling(alternative, worth) for alternative, worth in question.alternatives.get(word, ())),
+                ),
+            )
+            for word, weight in question.weights.items()
+        )
+        return cls(sum(question.weights.values()), words)
+
+    def coverage(self, own: str, around: str) -> float:
+        """Weighted share of the words in `own`, those only in `around` at CONTEXT_CREDIT; the best spelling of each
+        counts. The same arithmetic, in the same order, as word-by-word `_credit` calls: scores do not move."""
+        if not self.total:
+            return 0.0
+        credits = []
+        for weight, spellings in self.words:
+            best = 0.0
+            for i, (text, worth, pairs) in enumerate(spellings):
+                if text in own:
+                    credit = 1.0
+                elif text in around:
+                    credit = CONTEXT_CREDIT
+                elif pairs is None:
+                    credit = 0.0
+                else:
+                    credit = PARTIAL_CREDIT * sum(1 for pair in pairs if pair in own) / len(pairs)
+                if worth is not None:
+                    credit = worth * credit
+                best = credit if i == 0 else max(best, credit)
+            credits.append(weight * best)
+        return sum(credits) / self.total
 
 
-def _sentences(question: Question, index: int, passage: Passage) -> list[Sentence]:
+def _spelling(text: str, worth: float | None) -> _Spelling:
+    pairs = tuple(_pairs(text)) if len(text) >= 2 and _CJK.search(text) else None
+    return text, worth, pairs
+
+
+def _sentences(question: Question, scorer: _Scorer, index: int, passage: Passage) -> list[Sentence]:
     return [
         Sentence(
             passage=index,
             start=part.start,
             end=part.end,
             text=passage.text[part.start : part.end],
-            coverage=_normalised_coverage(question, part.own, part.around),
+            coverage=scorer.coverage(part.own, part.around),
             has_figure=bool(part.figures),
             fits=_fits(question, part.figures),
         )
@@ -285,16 +326,10 @@ def _figure_slots(sentence: str) -> tuple[_FigureSlot, ...]:
     return tuple(slots)
 
 
-def _credit(word: str, text: str, context: str) -> float:
-    if word in text:
-        return 1.0
-    if word in context:
-        return CONTEXT_CREDIT
-    if len(word) < 2 or not _CJK.search(word):
-        return 0.0
-    pairs = _pairs(word)
-    shared = sum(1 for pair in pairs if pair in text)
-    return PARTIAL_CREDIT * shared / len(pairs)
+@functools.lru_cache(maxsize=16384)
+def _normalised_clause(text: str) -> str:
+    # A figure's clause is checked against every question that asks for a figure: normalise it once.
+    return normalise(text)
 
 
 def _pairs(word: str) -> set[str]:

@@ -36,6 +36,7 @@ from rag.bm25 import FTS_TOKENIZER, segmented
 from rag.errors import ArticleNotFoundError, IndexError_, IndexLockedError, IndexNotFoundError
 from rag.facts.models import Fact
 from rag.lexicon.userdict import apply_user_words, words_from_manifest
+from rag.memo import Memo
 from rag.models import Article, Chunk
 
 if TYPE_CHECKING:
@@ -47,6 +48,10 @@ if TYPE_CHECKING:
 FORMAT_VERSION = 3  # 3: the facts table
 DB_NAME = "index.sqlite"
 VECTORS_NAME = "vectors.faiss"
+ARTICLES_KEPT = 1024  # parsed articles an open reader keeps (the search path reads the same ones again and again)
+TERMS_KEPT = 16384  # BM25 words whose document frequency and postings an open reader keeps
+POSTINGS_KEPT_MAX = 20_000  # chunks in one word's postings, past which they are not kept
+CHUNKS_KEPT = 16384  # chunk rows an open reader keeps; a few tens of MB at most
 MANIFEST_NAME = "manifest.json"
 
 _SCHEMA = f"""
@@ -160,6 +165,11 @@ class IndexReader:
         self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
         self._vectors: faiss.Index | None = None
         self._chunk_lengths: dict[int, int] | None = None
+        # A build never changes, so what the search path reads of it again and again is kept, parsed (rag.memo).
+        self._articles: Memo[str, Article] = Memo(ARTICLES_KEPT)
+        self._chunk_rows: Memo[int, StoredChunk] = Memo(CHUNKS_KEPT)
+        self._frequencies: Memo[str, int] = Memo(TERMS_KEPT)
+        self._postings: Memo[str, dict[int, int]] = Memo(TERMS_KEPT)
 
     def close(self) -> None:
         self._db.close()
@@ -194,20 +204,30 @@ class IndexReader:
         return sorted(row[0] for row in rows.fetchall() if row[0])
 
     def article(self, article_id: str) -> Article:
+        kept = self._articles.get(article_id)
+        if kept is not None:
+            return kept  # Article is frozen: sharing it between requests is safe
         row = self._db.execute("SELECT data FROM articles WHERE id = ?", (article_id,)).fetchone()
         if row is None:
             raise ArticleNotFoundError(article_id)
-        return Article.model_validate_json(row[0])
+        return self._articles.put(article_id, Article.model_validate_json(row[0]))
 
     def chunks(self, int_ids: Iterable[int]) -> dict[int, StoredChunk]:
-        ids = list(int_ids)
+        """The chunks with these int ids that exist, in int id order."""
         found: dict[int, StoredChunk] = {}
+        ids = []
+        for int_id in dict.fromkeys(int_ids):
+            kept = self._chunk_rows.get(int_id)
+            if kept is not None:
+                found[int_id] = kept
+            else:
+                ids.append(int_id)
         for start in range(0, len(ids), 500):
             batch = ids[start : start + 500]
             marks = ",".join("?" * len(batch))
             rows = self._db.execute(f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE int_id IN ({marks})", batch)
-            found.update((row[0], _stored_chunk(row)) for row in rows)
-        return found
+            found.update((row[0], self._chunk_rows.put(row[0], _stored_chunk(row))) for row in rows)
+        return dict(sorted(found.items()))
 
     def chunk_count(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
@@ -232,14 +252,19 @@ class IndexReader:
     def document_frequencies(self, words: Iterable[str]) -> dict[str, int]:
         """How many chunks hold each BM25 word (words as `rag.bm25.segment` makes them); 0 for unknown words."""
         wanted = list(dict.fromkeys(words))
-        if not wanted:
-            return {}
-        # fts5vocab lives in the connection's temp schema, so it works on this read-only database.
-        self._db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.bm25_vocab USING fts5vocab(main, chunks_fts, 'row')")
-        marks = ",".join("?" * len(wanted))
-        rows = self._db.execute(f"SELECT term, doc FROM temp.bm25_vocab WHERE term IN ({marks})", wanted).fetchall()
-        found = dict(rows)
-        return {word: int(found.get(word, 0)) for word in wanted}
+        kept = {word: self._frequencies.get(word) for word in wanted}
+        missing = [word for word, count in kept.items() if count is None]
+        if missing:
+            # fts5vocab lives in the connection's temp schema, so it works on this read-only database.
+            self._db.execute(
+                "CREATE VIRTUAL TABLE IF NOT EXISTS temp.bm25_vocab USING fts5vocab(main, chunks_fts, 'row')"
+            )
+            marks = ",".join("?" * len(missing))
+            query = f"SELECT term, doc FROM temp.bm25_vocab WHERE term IN ({marks})"
+            found = dict(self._db.execute(query, missing).fetchall())
+            for word in missing:
+                kept[word] = self._frequencies.put(word, int(found.get(word, 0)))
+        return {word: int(count or 0) for word, count in kept.items()}
 
     # --- the figures table (rag.facts) ---------------------------------------------------------------
 
@@ -273,18 +298,28 @@ class IndexReader:
     # --- term postings, for BM25 with weighted terms (rag.bm25.weighted_bm25) ---------------------
 
     def term_postings(self, terms: Iterable[str]) -> dict[str, dict[int, int]]:
-        """For each BM25 word, the chunks holding it and how often: {"基站": {int_id: 2, ...}}; {} when absent."""
+        """For each BM25 word, the chunks holding it and how often: {"基站": {int_id: 2, ...}}; {} when absent.
+        The inner maps are kept for the next query: read them, do not change them."""
         wanted = list(dict.fromkeys(terms))
-        postings: dict[str, dict[int, int]] = {term: {} for term in wanted}
-        if not wanted:
+        postings: dict[str, dict[int, int]] = {}
+        missing = []
+        for term in wanted:
+            kept = self._postings.get(term)
+            if kept is None:
+                missing.append(term)
+            postings[term] = kept if kept is not None else {}
+        if not missing:
             return postings
         self._db.execute(
             "CREATE VIRTUAL TABLE IF NOT EXISTS temp.bm25_instances USING fts5vocab(main, chunks_fts, 'instance')"
         )
-        marks = ",".join("?" * len(wanted))
+        marks = ",".join("?" * len(missing))
         query = f"SELECT term, doc, COUNT(*) FROM temp.bm25_instances WHERE term IN ({marks}) GROUP BY term, doc"
-        for term, doc, count in self._db.execute(query, wanted):
+        for term, doc, count in self._db.execute(query, missing):
             postings[term][int(doc)] = int(count)
+        for term in missing:
+            if len(postings[term]) <= POSTINGS_KEPT_MAX:  # a word in most chunks of a large corpus is read again
+                self._postings.put(term, postings[term])
         return postings
 
     def chunk_lengths(self) -> dict[int, int]:

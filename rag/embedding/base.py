@@ -21,10 +21,16 @@ class Embedder(ABC):
     model_id: str
     dim: int
     batch_size: int = 32
+    threads_per_call: bool = False  # embed_batch_threads sets the threads of one call (rag.embedding.cores)
 
     @abstractmethod
     def embed_batch(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
         """Embed one batch; returns an array of shape (len(texts), dim)."""
+
+    def embed_batch_threads(self, texts: Sequence[str], kind: Kind, threads: int) -> np.ndarray:
+        """`embed_batch` on `threads` threads, where the backend can set them per call (`threads_per_call`);
+        the others take the threads they were loaded with."""
+        return self.embed_batch(texts, kind)
 
     def embed_passages(self, texts: Sequence[str], on_batch: Callable[[int], None] | None = None) -> np.ndarray:
         batches = []
