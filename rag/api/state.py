@@ -85,7 +85,9 @@ class AppState:
     @classmethod
     def load(cls, settings: Settings) -> AppState:
         """Load the models and open the index; without an index the service still starts (and says so)."""
-        embedder = CoreShare(get_embedder(settings), embedding_slots())
+        embedder = get_embedder(settings)
+        if not embedder.remote:  # a remote server's calls take none of our cores: no need to take turns
+            embedder = CoreShare(embedder, embedding_slots())
         load_word_models()
         load_lexicon()
         state = cls(settings, embedder, LLMClient.from_settings(settings), reranker_for(settings))

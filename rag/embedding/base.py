@@ -21,6 +21,8 @@ class Embedder(ABC):
     model_id: str
     dim: int
     batch_size: int = 32
+    remote: bool = False  # embeds on another machine: no share of this one's cores to keep to
+    concurrency: int = 1  # batches `embed_passages` has in flight at once
 
     @abstractmethod
     def embed_batch(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
