@@ -21,7 +21,7 @@ from rag.api.state import AppState
 from rag.config import Settings
 from rag.embedding import get_embedder
 from rag.embedding.openai_backend import OpenAIEmbedder
-from rag.errors import EmbeddingServerError
+from rag.errors import ConfigError, EmbeddingServerError
 from rag.pipeline import ingest
 from tests.api.conftest import running
 from tests.conftest import CORPUS
@@ -158,6 +158,21 @@ def test_rag_serve_refuses_an_index_of_another_dimension(tmp_path: Path) -> None
         finally:
             state.close()
     assert reason is not None and "(8-d)" in reason and "(16-d)" in reason
+
+
+def test_no_server_url_is_a_config_error_saying_what_to_set() -> None:
+    with pytest.raises(ConfigError, match="RAG_EMBEDDER=openai needs RAG_EMBEDDING_BASE_URL"):
+        get_embedder(Settings(embedder="openai"))
+
+
+def test_another_convention_rebuilds_the_index(tmp_path: Path) -> None:
+    write_small_corpus(tmp_path)
+    with FakeEmbeddings(model="fake-e5") as server:
+        first = ingest(remote_settings(tmp_path, server.base_url))
+        again = ingest(remote_settings(tmp_path, server.base_url))
+        other = ingest(remote_settings(tmp_path, server.base_url, embedding_prefixes="none"))
+    assert first.embedded > 0 and not again.wrote_index
+    assert other.rebuilt_because == "embedder changed" and other.embedded == first.embedded  # new vectors
 
 
 @pytest.mark.parametrize(("status", "failures"), [(429, 2), (503, 2), (500, 1)])

@@ -15,7 +15,8 @@ check_same_thread=False serves every thread, SQLite taking turns inside; FAISS s
 threads at once; the openai client's HTTP pool is thread-safe. The embedder is shared with care: each call runs
 on OMP_NUM_THREADS threads (OpenMP), and calls whose threads together outnumber the cores fight over them and run
 many times slower (OpenMP threads wait for each other by spinning). So at most cores / OMP_NUM_THREADS calls run
-at once (`CoreShare`): one at a time when each call uses every core, one per core when each uses one.
+at once (`CoreShare`): one at a time when each call uses every core, one per core when each uses one. A remote
+embedder (RAG_EMBEDDER=openai) uses none of this machine's cores: its calls go straight through.
 """
 
 from __future__ import annotations
