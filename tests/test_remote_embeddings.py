@@ -196,6 +196,18 @@ def test_a_server_failing_past_the_retries_is_a_clear_error() -> None:
     assert "the server is busy" in str(error.value)
 
 
+def test_after_a_batch_fails_for_good_the_rest_are_not_sent() -> None:
+    texts = [f"第{i}条" for i in range(40)]
+    with FakeEmbeddings() as server:
+        embedder = OpenAIEmbedder([server.base_url], "fake-model", retries=0, concurrency=1, batch_size=1)
+        server.requests.clear()
+        server.fail_status = 503
+        with pytest.raises(EmbeddingServerError, match="HTTP 503"):
+            embedder.embed_passages(texts)
+        embedder.close()  # waits for nothing: what was not sent is cancelled
+    assert len(server.requests) < len(texts)
+
+
 def test_a_server_too_slow_is_a_timeout_naming_it() -> None:
     with FakeEmbeddings() as server:
         embedder = OpenAIEmbedder([server.base_url], "fake-model", retries=0, timeout_s=0.2)

@@ -87,11 +87,17 @@ class OpenAIEmbedder(Embedder):
     def embed_passages(self, texts: Sequence[str], on_batch: Callable[[int], None] | None = None) -> np.ndarray:
         """The batches go out `concurrency` at a time; the vectors come back in the texts' order."""
         batches = [texts[start : start + self.batch_size] for start in range(0, len(texts), self.batch_size)]
+        futures = [self._pool.submit(self._passage_batch, batch) for batch in batches]
         parts = []
-        for batch, vectors in zip(batches, self._pool.map(self._passage_batch, batches), strict=True):
-            parts.append(vectors)
-            if on_batch is not None:
-                on_batch(len(batch))
+        try:
+            for batch, future in zip(batches, futures, strict=True):
+                parts.append(future.result())
+                if on_batch is not None:
+                    on_batch(len(batch))
+        except BaseException:
+            for future in futures:  # one batch failed for good: the error is the answer, send no more
+                future.cancel()
+            raise
         return np.vstack(parts) if parts else np.zeros((0, self.dim), dtype=np.float32)
 
     def close(self) -> None:
