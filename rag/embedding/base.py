@@ -22,6 +22,8 @@ class Embedder(ABC):
     dim: int
     batch_size: int = 32
     threads_per_call: bool = False  # embed_batch_threads sets the threads of one call (rag.embedding.cores)
+    remote: bool = False  # embeds on another machine: no share of this one's cores to keep to
+    concurrency: int = 1  # batches `embed_passages` has in flight at once
 
     @abstractmethod
     def embed_batch(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
