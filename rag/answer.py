@@ -49,7 +49,7 @@ from rag.generate.prompts import answer_messages, condense_messages, echoes_prom
 from rag.models import Passage
 from rag.rerank import Reranker
 from rag.retrieval import fusion_options, search
-from rag.store import IndexReader
+from rag.store import Store
 from rag.verify import Verification, rejection_reason, repair_citations, verify_answer
 
 AnswerMode = Literal["llm", "extractive"]
@@ -135,7 +135,7 @@ class Answerer:
     def __init__(
         self,
         settings: Settings,
-        index: IndexReader,
+        index: Store,
         embedder: Embedder,
         llm: LLMClient | None = None,
         reranker: Reranker | None = None,
