@@ -65,7 +65,7 @@ def test_store_reader_without_an_index_says_what_to_run(tmp_path, store_settings
 
 def test_milvus_store_down_names_the_uri(store_settings):
     down = store_settings.model_copy(update={"store": "milvus", "milvus_uri": "http://127.0.0.1:19599"})
-    with pytest.raises(StoreUnavailableError, match="127.0.0.1:19599"):
+    with pytest.raises(StoreUnavailableError, match=r"127\.0\.0\.1:19599"):
         open_reader(down)
 
 

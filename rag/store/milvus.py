@@ -610,13 +610,15 @@ class MilvusWriter:
 
     # --- commit ---
 
+    def _previous_vectors(self) -> tuple[str, int, IndexType]:
+        """Nothing was embedded (no sync_vectors): the previous build's embedder still holds."""
+        embedder = self.extra_manifest.get("embedder") or self._previous_manifest.get("embedder")
+        if not embedder:
+            raise IndexError_("the build has no vectors: call sync_vectors before the writer closes")
+        return str(embedder["model_id"]), int(embedder["dim"]), "flat"
+
     def _commit(self) -> None:
-        if self._vectors is None:  # nothing re-embedded: the previous build's embedder still holds
-            embedder = self.extra_manifest.get("embedder") or self._previous_manifest.get("embedder")
-            if not embedder:
-                raise IndexError_("the build has no vectors: call sync_vectors before the writer closes")
-            self._vectors = (str(embedder["model_id"]), int(embedder["dim"]), "flat")
-        model_id, dim, index_type = self._vectors
+        model_id, dim, index_type = self._vectors or self._previous_vectors()
         staged = [self._staged[name] for name in sorted(self._staged)]
         all_chunks = [c for s in staged for c in s.chunks]
         vocabulary, bm25_stats = _vocabulary(all_chunks)
