@@ -35,7 +35,7 @@ from rag.evidence import (
 from rag.generate.condense import condense_by_rule, needs_condensing
 from rag.generate.extractive import HEADER, MAX_RELATED, NOT_IN_CORPUS, RELATED, choose_sentences, compose
 from rag.models import Passage
-from rag.store import open_index
+from rag.store import open_store
 
 PLACES = ["合肥", "嘉兴", "杭州", "湖州", "芜湖", "金华"]  # the index's city papers
 HOME = "湖州"
@@ -44,7 +44,7 @@ _CITED_LINE = re.compile(r"\[(\d+)\]$")
 
 @pytest.fixture
 def answerer(settings: Settings) -> Iterator[Answerer]:
-    with open_index(settings.index_dir) as index:
+    with open_store(settings) as index:
         yield Answerer(settings, index, get_embedder(settings))
 
 

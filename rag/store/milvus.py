@@ -53,9 +53,6 @@ if TYPE_CHECKING:
     from rag.filters import SearchFilters
     from rag.vectors import IndexType
 
-# pymilvus warns on every query iterator that Milvus Lite has no MVCC timestamp to give: it needs none
-logging.getLogger("pymilvus.client.iterator.query_iterator").setLevel(logging.ERROR)
-
 KINDS = ("chunks", "articles", "facts", "terms", "meta")
 PART_CHARS = 16_000  # long texts are split into parts: a Milvus VARCHAR holds at most 65,535 bytes
 BATCH = 1000
@@ -80,6 +77,9 @@ def connect(settings: Settings, *, create: bool = False) -> MilvusClient:
     Milvus Lite folder that does not exist is IndexNotFoundError for a reader; a writer (`create`) makes it."""
     from pymilvus import MilvusClient, MilvusException
 
+    # pymilvus warns on every query iterator that Milvus Lite has no MVCC timestamp to give: it needs none.
+    # (Set after importing pymilvus, whose logging set-up would reset it.)
+    logging.getLogger("pymilvus.client.iterator.query_iterator").setLevel(logging.ERROR)
     uri = settings.milvus_location
     if is_local(uri) and not Path(uri).exists():
         if not create:
