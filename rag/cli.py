@@ -397,7 +397,8 @@ def serve(
     settings = _settings(ctx)
     threads = share_cores(settings, workers)
     console.print(
-        f"Serving index {settings.index_dir} on http://{host}:{port}/  "
+        f"Serving index {settings.milvus_location if settings.store == 'milvus' else settings.index_dir} "
+        f"on http://{host}:{port}/  "
         f"({workers} worker{'s' * (workers > 1)} × {threads} compute threads; Ctrl-C stops)",
         soft_wrap=True,
     )

@@ -142,3 +142,41 @@ def test_faiss_id_is_the_milvus_primary_key(store_settings):
     reader = open_reader(store_settings)
     chunk = next(iter(reader.chunks(sorted(reader.chunk_ids_matching(SearchFilters()))[:1]).values()))
     assert faiss_id(chunk.chunk.id) == chunk.int_id
+
+
+def test_milvus_ingest_killed_part_way_leaves_the_previous_build_live(built_milvus, settings):
+    """kill -9 of a Milvus ingest: the live build stays, and the next ingest drops what the dead one wrote."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from milvus_lite import server_manager_instance
+
+    from rag.pipeline import ingest
+    from rag.store.milvus import collection_prefix, connect, iter_build_collections
+    from tests.test_cli import RAG
+
+    milvus = settings.model_copy(update={"store": "milvus"})
+    before = live_build(milvus)
+    articles = open_reader(milvus).articles()
+    server_manager_instance.release_server(milvus.milvus_location)  # Milvus Lite: one process per folder
+    digest = (settings.corpus_dir / "003_5f0dfba9933f395f.txt").read_text(encoding="utf-8")
+    (settings.corpus_dir / "005_copy.txt").write_text(digest.replace("湖州", "湖州市"), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env.update(RAG_STORE="milvus", RAG_MILVUS_URI=milvus.milvus_location, OMP_NUM_THREADS="1")
+    process = subprocess.Popen([RAG, "ingest"], cwd=settings.corpus_dir.parent, env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    time.sleep(8)  # loading the corpus and embedding the new file's chunks
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+
+    assert live_build(milvus) == before
+    assert open_reader(milvus).articles() == articles
+    report = ingest(milvus)  # the dead writer's lock is not held: its process is gone
+    assert {f.source_file: f.status for f in report.files}["005_copy.txt"] == "new"
+    client = connect(milvus)
+    builds = {name.rsplit("_", 1)[0] for name in iter_build_collections(client, collection_prefix(milvus))}
+    client.close()
+    assert len(builds) == 2  # the new live build and the one before it, nothing the dead writer left

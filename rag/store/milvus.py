@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import re
 import socket
 import threading
@@ -470,7 +471,7 @@ class MilvusWriter:
         self.build = f"{time.strftime('%Y%m%dT%H%M%S')}_{uuid.uuid4().hex[:6]}"
         self.name = f"{self.prefix}_b{self.build}"
         self.extra_manifest: dict[str, Any] = {}
-        self.owner = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._staged: dict[str, _StagedSource] = {}
         self._previous_manifest: dict[str, Any] = {}
         self._vectors: tuple[str, int, IndexType] | None = None
@@ -530,7 +531,36 @@ class MilvusWriter:
             for staged in source.chunks:
                 wanted.setdefault(staged.embed_sha, staged.chunk.embed_text)
         cached = self._cached_shas(model_id, list(wanted))
-        return [(sha, text) for sha, text in wanted.items() if sha not in cached]
+        missing = [sha for sha in wanted if sha not in cached]
+        found = self._from_file_store(model_id, missing)
+        return [(sha, wanted[sha]) for sha in missing if sha not in found]
+
+    def _from_file_store(self, model_id: str, shas: list[str]) -> set[str]:
+        """Vectors the file store of the same index already holds (a move from RAG_STORE=files) are copied, not
+        embedded again."""
+        import sqlite3
+
+        from rag.store.files import DB_NAME
+
+        db_path = self.settings.index_dir / DB_NAME
+        if not shas or not db_path.exists():
+            return set()
+        db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+        try:
+            rows: list[tuple[str, bytes]] = []
+            for start in range(0, len(shas), 500):
+                batch = shas[start : start + 500]
+                marks = ",".join("?" * len(batch))
+                query = f"SELECT text_sha, vector FROM embedding_cache WHERE model_id = ? AND text_sha IN ({marks})"
+                rows += [(str(sha), bytes(blob)) for sha, blob in db.execute(query, [model_id, *batch])]
+        except sqlite3.Error:
+            return set()
+        finally:
+            db.close()
+        if rows:
+            vectors = np.stack([np.frombuffer(blob, dtype=np.float32) for _, blob in rows])
+            self.cache_embeddings(model_id, [sha for sha, _ in rows], vectors)
+        return {sha for sha, _ in rows}
 
     def cache_embeddings(self, model_id: str, shas: list[str], vectors: np.ndarray) -> None:
         name = self._cache_collection(model_id, int(vectors.shape[1]), create=True)
@@ -835,7 +865,11 @@ class MilvusWriter:
             self._create(name, schema, {"_v": ("FLAT", "L2")})
         _loaded(self._client, name)
         held = self._lock_row()
-        if held is not None and held["owner"] != self.owner and float(held["expires"]) > time.time():
+        if (
+            held is not None
+            and held["owner"] != self.owner
+            and _lock_is_held(str(held["owner"]), float(held["expires"]))
+        ):
             raise IndexLockedError(f"{self.settings.milvus_location} (index {self.settings.index_name!r})")
         self._write_lock()
         time.sleep(0.05)  # two writers that both saw no lock: the later upsert wins, the other backs off
@@ -869,6 +903,23 @@ class MilvusWriter:
         held = self._lock_row()
         if held is not None and held["owner"] == self.owner:
             self._client.delete(f"{self.prefix}_lock", ids=["writer"])
+
+
+def _lock_is_held(owner: str, expires: float) -> bool:
+    """A lock is held until it expires, unless its writer ran on this machine and has died (kill -9)."""
+    if expires <= time.time():
+        return False
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _vocabulary(chunks: list[_StagedChunk]) -> tuple[dict[str, tuple[int, int]], dict[str, Any]]:
