@@ -169,8 +169,8 @@ def test_milvus_ingest_killed_part_way_leaves_the_previous_build_live(built_milv
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
     time.sleep(8)  # loading the corpus and embedding the new file's chunks
     process.send_signal(signal.SIGKILL)
-    process.communicate(timeout=30)
-    assert process.returncode == -signal.SIGKILL
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == -signal.SIGKILL, err
 
     assert live_build(milvus) == before
     assert open_reader(milvus).articles() == articles

@@ -154,6 +154,7 @@ def live_manifest(settings: Settings) -> dict[str, Any] | None:
 
 
 def _read_manifest(client: MilvusClient, build: str) -> dict[str, Any]:
+    _loaded(client, f"{build}_meta")
     rows = client.query(f"{build}_meta", filter='kind == "manifest"', output_fields=["key", "data"])
     parts = sorted(rows, key=lambda row: int(row["key"].split(":")[1]))
     manifest: dict[str, Any] = json.loads("".join(row["data"] for row in parts))
