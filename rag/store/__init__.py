@@ -43,6 +43,7 @@ __all__ = [
     "live_build",
     "open_build",
     "open_index",
+    "open_reader",
     "open_store",
     "read_manifest",
     "store_manifest",

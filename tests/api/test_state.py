@@ -57,7 +57,7 @@ def test_a_lease_keeps_its_build_working_after_ingest_swaps_and_deletes_it(state
     new = state.acquire()
     assert new is not old
     assert new.index.chunk_count() == chunks + 1
-    assert not old.path.exists(), "ingest deleted the build it replaced"
+    assert not Path(old.path).exists(), "ingest deleted the build it replaced"
     # SQLite reads through its open file, and the vectors were loaded when the build was opened.
     found = old.answerer.retrieve(QUESTION, 3)
     assert found.passages and old.index.article(found.passages[0].article_id)
