@@ -180,3 +180,40 @@ def test_milvus_ingest_killed_part_way_leaves_the_previous_build_live(built_milv
     builds = {name.rsplit("_", 1)[0] for name in iter_build_collections(client, collection_prefix(milvus))}
     client.close()
     assert len(builds) == 2  # the new live build and the one before it, nothing the dead writer left
+
+
+def test_milvus_writer_dying_mid_commit_leaves_collections_the_next_writer_drops(built_milvus, settings):
+    """A writer process that dies after writing some of a build's collections, before the live row names it:
+    readers keep the live build, and the next writer drops the orphans."""
+    import subprocess
+    import sys
+
+    from milvus_lite import server_manager_instance
+
+    from rag.pipeline import ingest
+    from rag.store.milvus import collection_prefix, connect, iter_build_collections
+
+    milvus = settings.model_copy(update={"store": "milvus"})
+    before = live_build(milvus)
+    server_manager_instance.release_server(milvus.milvus_location)
+    script = (
+        "import os, sys\n"
+        "from rag.config import Settings\n"
+        "from rag.store.milvus import MilvusWriter\n"
+        "writer = MilvusWriter(Settings(index_root=sys.argv[1], store='milvus')).__enter__()\n"
+        "writer._write_articles([writer._staged[name] for name in sorted(writer._staged)])\n"
+        "os._exit(9)\n"
+    )
+    died = subprocess.run([sys.executable, "-c", script, str(settings.index_root)], capture_output=True, text=True)
+    assert died.returncode == 9, died.stderr
+
+    client = connect(milvus)
+    prefix = collection_prefix(milvus)
+    orphans = [n for n in iter_build_collections(client, prefix) if before not in n]
+    client.close()
+    assert orphans and all(n.endswith("_articles") for n in orphans)
+    assert live_build(milvus) == before
+    ingest(milvus, rebuild=True)
+    client = connect(milvus)
+    assert not set(orphans) & set(iter_build_collections(client, prefix))
+    client.close()
