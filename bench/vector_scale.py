@@ -3,6 +3,11 @@
     .venv/bin/python bench/vector_scale.py                                  # 100k and 1M, ~10 min on 2 cores
     .venv/bin/python bench/vector_scale.py --sizes 100000 --json out.json
     .venv/bin/python bench/vector_scale.py --sizes 1000000 --ef-search 32 64 128   # the hnsw trade-off curve
+    .venv/bin/python bench/vector_scale.py --store milvus --sizes 100000 --types flat hnsw  # Milvus Lite, over TCP
+
+With --store milvus the same vectors go into a Milvus Lite server process of its own (`milvus-lite server`,
+port 19550) through pymilvus, as RAG_STORE=milvus stores chunks: build time is insert + index + load, memory
+is that process's RSS, and latency is one search call per query over gRPC; recall is against exact FAISS.
 
 Everything goes through rag.vectors (build_index, search, save_index, load_index), so the numbers are
 those of the index the service builds. Recall@10 is measured against the flat (exact) index's answers.
@@ -223,6 +228,103 @@ def print_table(rows: list[Row]) -> None:
         )
 
 
+MILVUS_PORT = 19550
+MILVUS_INDEX = {"flat": ("FLAT", {}), "hnsw": ("HNSW", {"M": 32, "efConstruction": 200}), "ivf": ("IVF_FLAT", {})}
+
+
+def process_rss(pid: int) -> int:
+    with open(f"/proc/{pid}/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def run_size_milvus(n: int, args: argparse.Namespace, workdir: Path) -> list[Row]:
+    """One Milvus Lite server per size; one collection per index type, built from the same vectors."""
+    import subprocess
+
+    from pymilvus import DataType
+
+    ids, base, queries = make_data(n, args.queries, args.dim, args.seed)
+    print(f"\n{n:,} vectors x {args.dim} into Milvus Lite", flush=True)
+    _, exact = vectors.search(vectors.build_index("flat", ids, base), queries, K)
+    server_bin = Path(sys.executable).with_name("milvus-lite")
+    data_dir = workdir / f"milvus-{n}"
+    server = subprocess.Popen(
+        [str(server_bin), "server", "--data-dir", str(data_dir), "--port", str(MILVUS_PORT)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    rows: list[Row] = []
+    try:
+        client = _wait_for_milvus(f"http://127.0.0.1:{MILVUS_PORT}")
+        idle_rss = process_rss(server.pid)
+        for index_type in args.types:
+            name = f"bench_{index_type}"
+            schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
+            schema.add_field("id", DataType.INT64, is_primary=True)
+            schema.add_field("dense", DataType.FLOAT_VECTOR, dim=args.dim)
+            kind, params = MILVUS_INDEX[index_type]
+            index_params = client.prepare_index_params()
+            index_params.add_index("dense", index_type=kind, metric_type="IP", params=params)
+            rss_before = process_rss(server.pid)
+            start = time.perf_counter()
+            client.create_collection(name, schema=schema, index_params=index_params)
+            for first in range(0, n, 5000):
+                block = base[first : first + 5000]
+                client.insert(name, [{"id": int(i), "dense": v} for i, v in zip(ids[first:], block, strict=False)])
+            client.flush(name)
+            client.load_collection(name)
+            client.search(name, data=[queries[0].tolist()], anns_field="dense", limit=K)  # builds lazily, if so
+            build_s = time.perf_counter() - start
+            rss_growth = process_rss(server.pid) - rss_before
+            search_params = {"metric_type": "IP", "params": {"ef": args.ef_search[0]} if index_type == "hnsw" else {}}
+            n_timed = min(args.queries, args.flat_latency_queries) if index_type == "flat" else args.queries
+            times = np.empty(n_timed)
+            found = np.full((n_timed, K), -1, dtype=np.int64)
+            for i, query in enumerate(queries[:n_timed]):
+                started = time.perf_counter()
+                hits = client.search(
+                    name, data=[query.tolist()], anns_field="dense", limit=K, search_params=search_params
+                )
+                times[i] = time.perf_counter() - started
+                found[i, : len(hits[0])] = [int(h["id"]) for h in hits[0]]
+            times *= 1000
+            row = Row(
+                n_vectors=n, index_type=f"milvus-{index_type}", setting=kind, build_s=build_s,
+                file_bytes=_folder_bytes(data_dir), rss_growth_bytes=rss_growth, load_s=0.0,
+                latency_queries=n_timed, p50_ms=float(np.percentile(times, 50)),
+                p95_ms=float(np.percentile(times, 95)), recall_at_10=recall(found, exact[:n_timed]),
+            )  # fmt: skip
+            rows.append(row)
+            rss_mib = process_rss(server.pid) / 2**20
+            print(f"  {row.index_type:12s} build {build_s:6.1f} s  server RSS {rss_mib:.0f} MiB "
+                  f"(idle {idle_rss / 2**20:.0f})  p50 {row.p50_ms:7.3f} ms  p95 {row.p95_ms:7.3f} ms  "
+                  f"recall@10 {row.recall_at_10:.4f}", flush=True)  # fmt: skip
+            client.drop_collection(name)
+        client.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return rows
+
+
+def _wait_for_milvus(uri: str, timeout: float = 60.0) -> object:
+    from pymilvus import MilvusClient
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            client = MilvusClient(uri=uri, timeout=5)
+            client.list_collections()
+            return client
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def _folder_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
@@ -234,6 +336,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dim", type=int, default=vectors.DEFAULT_DIM)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="also write the rows here")
+    parser.add_argument("--store", choices=["files", "milvus"], default="files", help="FAISS, or Milvus Lite")
     args = parser.parse_args(argv)
     if "flat" in args.types:
         args.types = ["flat"] + [t for t in args.types if t != "flat"]  # flat first: it is the ground truth
@@ -248,7 +351,7 @@ def main(argv: list[str] | None = None) -> None:
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="vector_scale-") as tmp:
         for n in args.sizes:
-            rows += run_size(n, args, Path(tmp))
+            rows += run_size_milvus(n, args, Path(tmp)) if args.store == "milvus" else run_size(n, args, Path(tmp))
             gc.collect()
     print_table(rows)
     if args.json:

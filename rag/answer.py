@@ -50,7 +50,7 @@ from rag.lexicon.query import read_question as lexical_question
 from rag.models import Passage
 from rag.rerank import Reranker
 from rag.retrieval import fusion_options, search
-from rag.store import IndexReader
+from rag.store import Store
 from rag.verify import Verification, rejection_reason, repair_citations, verify_answer
 
 AnswerMode = Literal["llm", "extractive"]
@@ -136,7 +136,7 @@ class Answerer:
     def __init__(
         self,
         settings: Settings,
-        index: IndexReader,
+        index: Store,
         embedder: Embedder,
         llm: LLMClient | None = None,
         reranker: Reranker | None = None,

@@ -69,11 +69,15 @@ def weighted_bm25(
     postings: Mapping[str, Mapping[int, int]],
     lengths: Mapping[int, int],
     k: int,
+    frequencies: Mapping[str, int] | None = None,
 ) -> list[tuple[int, float]]:
     """Okapi BM25 where each term's contribution is scaled by its weight (a synonym at half, a translation by
     how sure it is), which FTS5's MATCH cannot express. Best first; terms no chunk holds add nothing.
 
         weighted_bm25({"基站": 1.0, "站点": 0.5}, index.term_postings(...), index.chunk_lengths(), k=30)
+
+    `frequencies` (document frequencies over the whole index) keep each word's idf when `postings` holds only
+    the chunks a filter allows, as FTS5's bm25() keeps it under a filter.
     """
     n_chunks = len(lengths)
     if not n_chunks:
@@ -84,7 +88,8 @@ def weighted_bm25(
         chunks = postings.get(term, {})
         if not chunks or weight <= 0:
             continue
-        idf = math.log(1 + (n_chunks - len(chunks) + 0.5) / (len(chunks) + 0.5))
+        df = len(chunks) if frequencies is None else frequencies.get(term, len(chunks))
+        idf = math.log(1 + (n_chunks - df + 0.5) / (df + 0.5))
         for chunk, frequency in chunks.items():
             norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths.get(chunk, mean_length) / mean_length)
             gain = weight * idf * frequency * (BM25_K1 + 1) / (frequency + norm)

@@ -134,10 +134,10 @@ def search(
     from rag.embedding import get_embedder
     from rag.retrieval import fusion_options
     from rag.retrieval import search as run_search
-    from rag.store import open_index
+    from rag.store import open_store
 
     settings = _settings(ctx)
-    with open_index(settings.index_dir) as index:
+    with open_store(settings) as index:
         embedder = get_embedder(settings)
         index.check_embedder(embedder.model_id, embedder.dim)  # another model's vectors would rank at random
         filters = _filters(since, until, publication)
@@ -199,10 +199,10 @@ def ask(
     from rag.embedding import get_embedder
     from rag.generate.llm import LLMClient
     from rag.retrieval import reranker_for
-    from rag.store import open_index
+    from rag.store import open_store
 
     settings = _settings(ctx)
-    with open_index(settings.index_dir) as index:
+    with open_store(settings) as index:
         embedder = get_embedder(settings)
         index.check_embedder(embedder.model_id, embedder.dim)
         answerer = Answerer(settings, index, embedder, LLMClient.from_settings(settings), reranker_for(settings))
@@ -243,7 +243,7 @@ def evaluate_command(
     from rag.generate.llm import LLMClient
     from rag.retrieval import fusion_options, reranker_for
     from rag.retrieval import search as run_search
-    from rag.store import open_index
+    from rag.store import open_store
 
     questions = load_questions(files)
     if api is not None:
@@ -263,7 +263,7 @@ def evaluate_command(
         configs = [*configs, "hybrid+rerank"] if compare else ["hybrid+rerank"]
     reports = []
     with (
-        open_index(settings.index_dir) as index,
+        open_store(settings) as index,
         Progress(*_PROGRESS_COLUMNS, console=errors, transient=True) as progress,
     ):
         embedder = get_embedder(settings)
@@ -302,10 +302,10 @@ def articles(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """List the articles recognised in the corpus, or print one."""
-    from rag.store import open_index
+    from rag.store import open_store
 
     settings = _settings(ctx)
-    with open_index(settings.index_dir) as index:
+    with open_store(settings) as index:
         if article_id is not None:
             _print_article(index.article(article_id), as_json)
             return
@@ -339,10 +339,10 @@ def facts(
 ) -> None:
     """List the figures table: every figure of the corpus with what it measures, whose, when and of what kind."""
     from rag.facts.service import match_question
-    from rag.store import open_index
+    from rag.store import open_store
 
     settings = _settings(ctx)
-    with open_index(settings.index_dir) as index:
+    with open_store(settings) as index:
         if question is not None:
             result = match_question(index, question, settings.home_place)
             if as_json:
@@ -398,7 +398,8 @@ def serve(
     settings = _settings(ctx)
     threads = share_cores(settings, workers)
     console.print(
-        f"Serving index {settings.index_dir} on http://{host}:{port}/  "
+        f"Serving index {settings.milvus_location if settings.store == 'milvus' else settings.index_dir} "
+        f"on http://{host}:{port}/  "
         f"({workers} worker{'s' * (workers > 1)} × {threads} compute threads; Ctrl-C stops)",
         soft_wrap=True,
     )

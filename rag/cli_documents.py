@@ -67,12 +67,12 @@ def list_documents(
 ) -> None:
     """The documents added so far, with their status and counts in the current index."""
     from rag.documents import Documents
-    from rag.store import open_index
+    from rag.store import live_build, open_store
 
     settings = _settings(ctx)
     documents = Documents(settings)
-    if (settings.index_dir / "index.sqlite").exists():
-        with open_index(settings.index_dir) as index:
+    if live_build(settings) is not None:
+        with open_store(settings) as index:
             _, page = documents.page(index, 0, 10**9)
     else:
         _, page = documents.page(None, 0, 10**9)

@@ -67,6 +67,14 @@ class Settings(BaseSettings):
     chunk_overlap_sentences: int = Field(1, ge=0, le=5, description="Whole sentences repeated between chunks.")
     tokenizer: Literal["o200k_base", "cl100k_base"] = Field("o200k_base", description="tiktoken encoding.")
     index_type: Literal["flat", "hnsw", "ivf"] = Field("flat", description="FAISS index: exact or approximate.")
+    # rag.store: where the index lives
+    store: Literal["files", "milvus"] = Field("files", description="Index backend: FAISS + SQLite files, or Milvus.")
+    milvus_uri: str | None = Field(
+        None,
+        description="Milvus: a local folder for Milvus Lite (default <index_root>/milvus.db) or http://host:19530.",
+    )
+    milvus_token: SecretStr | None = Field(None, description="Milvus server token ('user:password' or an API key).")
+    milvus_db: str | None = Field(None, description="Milvus database name (default: the server's default).")
 
     retrieval_candidates: int = Field(30, ge=1, le=500, description="Passages taken from each retriever to fuse.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
@@ -164,6 +172,10 @@ class Settings(BaseSettings):
     @property
     def index_dir(self) -> Path:
         return self.index_root / self.index_name
+
+    @property
+    def milvus_location(self) -> str:
+        return self.milvus_uri or str(self.index_root / "milvus.db")
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -33,7 +33,7 @@ from rag.errors import DocumentNotFoundError, IndexLockedError, JobNotFoundError
 from rag.ingest.checks import Upload, checked_kind
 from rag.ingest.uploads import StoredFields, UploadStore, write_aside
 from rag.models import DocumentFields
-from rag.store import IndexReader
+from rag.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ class Documents:
 
     # --- writes ---------------------------------------------------------------------------------------------
 
-    def add(self, upload: Upload, fields: DocumentFields, index: IndexReader | None = None) -> Added:
+    def add(self, upload: Upload, fields: DocumentFields, index: Store | None = None) -> Added:
         """Store a new document and queue its job; the same bytes again are the same document."""
         kind = checked_kind(upload, self.settings, fields)
         sha = hashlib.sha256(upload.data).hexdigest()
@@ -148,15 +148,13 @@ class Documents:
 
     # --- reads ----------------------------------------------------------------------------------------------
 
-    def page(
-        self, index: IndexReader | None = None, offset: int = 0, limit: int = 50
-    ) -> tuple[int, list[DocumentInfo]]:
+    def page(self, index: Store | None = None, offset: int = 0, limit: int = 50) -> tuple[int, list[DocumentInfo]]:
         """(total, one page of documents, oldest first)."""
         originals = sorted(self.store.originals(), key=lambda p: (self._created(p), p.stem))
         page = originals[offset : offset + limit]
         return len(originals), [self.get(p.stem, index) for p in page]
 
-    def get(self, document_id: str, index: IndexReader | None = None) -> DocumentInfo:
+    def get(self, document_id: str, index: Store | None = None) -> DocumentInfo:
         original = self.store.original(document_id)
         stored = self.store.fields(document_id)
         if original is None or stored is None:
@@ -259,12 +257,12 @@ class Documents:
         return self._save(job.model_copy(update={**done, "embedded": report.embedded}))
 
     def _counts(self, document_id: str) -> tuple[int, int]:
-        from rag.store import open_index
+        from rag.store import open_store
 
         original = self.store.original(document_id)
         if original is None:
             return 0, 0
-        with open_index(self.settings.index_dir) as index:
+        with open_store(self.settings) as index:
             return len(index.articles(source_file=original.name)), index.chunk_counts().get(original.name, 0)
 
     def _progress_reporter(self, job: Job) -> Callable[[str, int, int], None]:

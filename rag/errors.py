@@ -85,13 +85,23 @@ class IndexError_(RagError):  # trailing underscore: do not shadow the builtin I
 
 
 class IndexNotFoundError(IndexError_):
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path | str) -> None:
         super().__init__(f"no index at {path}; build it with `rag ingest` (or `make serve`)")
 
 
 class IndexLockedError(IndexError_):
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path | str) -> None:
         super().__init__(f"another `rag ingest` is writing {path}; wait for it to finish and run again")
+
+
+class StoreUnavailableError(IndexError_):
+    """The index server (Milvus) does not answer."""
+
+    def __init__(self, uri: str, reason: str) -> None:
+        super().__init__(
+            f"cannot reach the Milvus index at {uri} ({reason}); start it, or point RAG_MILVUS_URI at a running "
+            "server (http://host:19530) or a local file (./indexes/milvus.db)"
+        )
 
 
 class ArticleNotFoundError(IndexError_):

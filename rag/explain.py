@@ -14,7 +14,7 @@ from rag.lexicon.terms import Term
 from rag.models import Passage
 from rag.rerank import Reranker
 from rag.retrieval import FusionOptions, fused_search, ranked_lists
-from rag.store import IndexReader, faiss_id
+from rag.store import Store, faiss_id
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class Explanation:
 
 
 def explain_search(
-    index: IndexReader,
+    index: Store,
     embedder: Embedder,
     question: str,
     k: int,
@@ -45,11 +45,11 @@ def explain_search(
     passages = fused_search(index, question, lists, k, options, reranker)
     positions = {name: {int_id: rank for rank, (int_id, _) in enumerate(hits, 1)} for name, hits in lists.lists.items()}
     terms = lists.query.terms
-    postings = index.term_postings(t.text for t in terms)
+    held = index.words_in_chunks((t.text for t in terms), (faiss_id(p.chunk_id) for p in passages))
     explained = []
     for passage in passages:
         int_id = faiss_id(passage.chunk_id)
         ranks = {name: found.get(int_id) for name, found in positions.items()}
-        matched = tuple(t for t in terms if int_id in postings.get(t.text, {}))
+        matched = tuple(t for t in terms if t.text in held.get(int_id, set()))
         explained.append(ExplainedPassage(passage, ranks, matched))
     return Explanation(question, lists.query.cross_lingual, lists.weights, terms, tuple(explained))

@@ -19,7 +19,7 @@ from rag.facts.extract import EXTRACT_VERSION, extract_facts
 from rag.ingest import LOADER_VERSION, LoadedSource, corpus_files, file_sha256, try_load_source
 from rag.ingest.uploads import UploadStore
 from rag.lexicon.userdict import apply_user_words, manifest_entry, read_user_dict
-from rag.store import IndexWriter, SourceRecord, read_manifest
+from rag.store import SourceRecord, StoreWriter, store_manifest, store_writer
 
 FileStatus = Literal["new", "changed", "unchanged", "removed", "skipped", "refused"]
 
@@ -101,7 +101,7 @@ def ingest(settings: Settings, *, rebuild: bool = False, progress: ProgressCallb
     uploaded = uploads.originals()
     paths = corpus_files(settings.corpus_dir) + uploaded
     hashes = {path.name: uploads.source_hash(path) if path in uploaded else file_sha256(path) for path in paths}
-    manifest = read_manifest(settings.index_dir) if settings.index_dir.exists() else None
+    manifest = store_manifest(settings)
     signature = build_signature(settings)
     if manifest and not rebuild and manifest.get("build") == signature and _hashes_match(manifest, hashes):
         return IngestReport(
@@ -116,7 +116,7 @@ def ingest(settings: Settings, *, rebuild: bool = False, progress: ProgressCallb
     chunking = chunking_settings(settings)
     reports: list[FileReport] = []
     problems: dict[str, dict[str, object]] = {}
-    with IndexWriter(settings.index_dir, rebuild=reason is not None) as writer:
+    with store_writer(settings, rebuild=reason is not None) as writer:
         known = writer.source_records()
         # Removals first: a document replaced in another format (doc-1.html -> doc-1.pdf) reuses its article ids.
         for gone in sorted(set(known) - set(hashes)):
@@ -153,14 +153,14 @@ def ingest(settings: Settings, *, rebuild: bool = False, progress: ProgressCallb
             "problems": problems,
             "user_dict": manifest_entry(user_dict),
         }
-        total_chunks = writer.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        total_chunks = writer.chunk_count()
     return IngestReport(
         settings.index_dir, tuple(reports), wrote_index=True, embedded=embedded,
         total_chunks=total_chunks, rebuilt_because=reason,
     )  # fmt: skip
 
 
-def _embed_new_chunks(writer: IndexWriter, settings: Settings, progress: ProgressCallback) -> int:
+def _embed_new_chunks(writer: StoreWriter, settings: Settings, progress: ProgressCallback) -> int:
     embedder = get_embedder(settings)
     todo = writer.texts_to_embed(embedder.model_id)
     done = 0

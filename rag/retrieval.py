@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from rag.bm25 import match_query, weighted_bm25
+from rag.bm25 import match_query
 from rag.config import Settings
 from rag.embedding import Embedder
 from rag.evidence import Question, coverage, rank_sentences
@@ -21,7 +21,7 @@ from rag.filters import SearchFilters, active
 from rag.lexicon.query import LexicalQuery, read_question
 from rag.models import Article, Passage
 from rag.rerank import Reranker, get_reranker
-from rag.store import IndexReader
+from rag.store import Store
 
 SearchMode = Literal["dense", "bm25", "lexicon", "hybrid"]
 OVER_CAP_FACTOR = 0.8
@@ -45,7 +45,7 @@ class FusionOptions:
 
 
 def search(
-    index: IndexReader,
+    index: Store,
     embedder: Embedder,
     question: str,
     k: int,
@@ -74,7 +74,7 @@ class RankedLists:
 
 
 def ranked_lists(
-    index: IndexReader,
+    index: Store,
     embedder: Embedder,
     question: str,
     options: FusionOptions,
@@ -110,7 +110,7 @@ def list_weights(query: LexicalQuery, options: FusionOptions, matched: float = 1
     }
 
 
-def matched_coverage(index: IndexReader, query: LexicalQuery, hits: list[tuple[int, float]]) -> float:
+def matched_coverage(index: Store, query: LexicalQuery, hits: list[tuple[int, float]]) -> float:
     """How much of the question the best word matches hold: the top chunks' best coverage of its words."""
     chunks = index.chunks(i for i, _ in hits[:MATCHED_CHUNKS])
     texts = [f"{found.chunk.context}\n{found.chunk.text}" for found in chunks.values()]
@@ -127,7 +127,7 @@ def fused_ranking(lists: RankedLists, rrf_k: int) -> list[tuple[int, float]]:
 
 
 def hybrid_search(
-    index: IndexReader,
+    index: Store,
     embedder: Embedder,
     question: str,
     k: int,
@@ -140,7 +140,7 @@ def hybrid_search(
 
 
 def fused_search(
-    index: IndexReader,
+    index: Store,
     question: str,
     lists: RankedLists,
     k: int,
@@ -197,7 +197,7 @@ def _diversified(passages: list[Passage], k: int, max_per_article: int) -> list[
 
 
 def dense_search(
-    index: IndexReader, embedder: Embedder, question: str, k: int, filters: SearchFilters | None = None
+    index: Store, embedder: Embedder, question: str, k: int, filters: SearchFilters | None = None
 ) -> list[Passage]:
     index.check_embedder(embedder.model_id, embedder.dim)
     allowed = _allowed(index, filters)
@@ -207,7 +207,7 @@ def dense_search(
     return _passages(index, hits)
 
 
-def bm25_search(index: IndexReader, question: str, k: int, filters: SearchFilters | None = None) -> list[Passage]:
+def bm25_search(index: Store, question: str, k: int, filters: SearchFilters | None = None) -> list[Passage]:
     match = match_query(question)
     allowed = _allowed(index, filters)
     if not match or (allowed is not None and not allowed):
@@ -215,23 +215,19 @@ def bm25_search(index: IndexReader, question: str, k: int, filters: SearchFilter
     return _passages(index, index.bm25(match, k, allowed))
 
 
-def lexicon_search(index: IndexReader, question: str, k: int, filters: SearchFilters | None = None) -> list[Passage]:
+def lexicon_search(index: Store, question: str, k: int, filters: SearchFilters | None = None) -> list[Passage]:
     """BM25 over the question's translated (English) or synonym-expanded (Chinese) weighted terms."""
     query = read_question(question, index.document_frequencies, index.chunk_count())
     return _passages(index, _lexicon_hits(index, query, k, _allowed(index, filters)))
 
 
 def _lexicon_hits(
-    index: IndexReader, query: LexicalQuery, k: int, allowed: set[int] | None = None
+    index: Store, query: LexicalQuery, k: int, allowed: set[int] | None = None
 ) -> list[tuple[int, float]]:
-    weights = query.weights
-    postings = index.term_postings(weights)
-    if allowed is not None:
-        postings = {term: {c: n for c, n in chunks.items() if c in allowed} for term, chunks in postings.items()}
-    return weighted_bm25(weights, postings, index.chunk_lengths(), k)
+    return index.weighted_bm25(query.weights, k, allowed)
 
 
-def _allowed(index: IndexReader, filters: SearchFilters | None) -> set[int] | None:
+def _allowed(index: Store, filters: SearchFilters | None) -> set[int] | None:
     """The chunk ids `filters` lets retrieval draw from; None: all of them."""
     wanted = active(filters)
     return index.chunk_ids_matching(wanted) if wanted is not None else None
@@ -262,7 +258,7 @@ def reranker_for(settings: Settings) -> Reranker | None:
     return get_reranker(settings.rerank_model) if settings.rerank_model else None
 
 
-def _passages(index: IndexReader, hits: list[tuple[int, float]]) -> list[Passage]:
+def _passages(index: Store, hits: list[tuple[int, float]]) -> list[Passage]:
     stored = index.chunks(i for i, _ in hits)
     articles: dict[str, Article] = {}
     passages: list[Passage] = []

@@ -17,7 +17,7 @@ from rag.generate.extractive import HEADER
 from rag.generate.llm import LLMClient
 from rag.generate.prompts import answer_messages, condense_messages, echoes_prompt, load_prompts, passage_block
 from rag.models import Passage
-from rag.store import IndexReader, open_index
+from rag.store import IndexReader, open_store
 from tests.fake_llm import FakeLLM
 
 QUESTION = "去年湖州规上工业增加值是多少？"
@@ -36,7 +36,7 @@ MakeAnswerer = Callable[..., Answerer]
 
 @pytest.fixture
 def index(settings: Settings) -> Iterator[IndexReader]:
-    with open_index(settings.index_dir) as reader:
+    with open_store(settings) as reader:
         yield reader
 
 

@@ -12,7 +12,7 @@ from rag.documents import Documents
 from rag.errors import DocumentNotFoundError, MismatchedTypeError, RejectedDocumentError, UploadTooLargeError
 from rag.ingest.checks import Upload
 from rag.models import DocumentFields
-from rag.store import IndexWriter, open_index
+from rag.store import IndexWriter, open_store
 from tests.conftest import CORPUS
 from tests.documents import epaper_pdf, news_page, word_document
 from tests.ingest.test_pdf import _drawn
@@ -34,7 +34,7 @@ def page(article) -> Upload:
 
 
 def _articles(settings, name: str):
-    with open_index(settings.index_dir) as index:
+    with open_store(settings) as index:
         return index.articles(source_file=name)
 
 

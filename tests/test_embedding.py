@@ -11,7 +11,7 @@ from rag.embedding.sbert_backend import prefixes_for
 from rag.errors import ConfigError
 from rag.pipeline import ingest
 from rag.retrieval import dense_search
-from rag.store import IndexReader
+from rag.store import open_reader
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,7 @@ def test_sentence_transformers_backend_indexes_and_searches(tmp_path, minilm_pat
     )
     report = ingest(settings)
     assert report.embedded == 2
-    index = IndexReader(settings.index_dir)
+    index = open_reader(settings)
     assert index.manifest["embedder"]["dim"] == 384
     top = dense_search(index, get_embedder(settings), "When did Huzhou start piloting green finance?", k=2)
     assert "2017" in top[0].text

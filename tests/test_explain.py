@@ -7,12 +7,12 @@ import pytest
 from rag.embedding import get_embedder
 from rag.explain import explain_search
 from rag.retrieval import FusionOptions, hybrid_search
-from rag.store import IndexReader
+from rag.store import open_reader
 
 
 @pytest.fixture
 def index(settings):
-    reader = IndexReader(settings.index_dir)
+    reader = open_reader(settings)
     yield reader
     reader.close()
 

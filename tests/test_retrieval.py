@@ -20,12 +20,12 @@ from rag.retrieval import (
     list_weights,
     matched_coverage,
 )
-from rag.store import IndexReader
+from rag.store import open_reader
 
 
 @pytest.fixture
 def index(settings):
-    reader = IndexReader(settings.index_dir)
+    reader = open_reader(settings)
     yield reader
     reader.close()
 

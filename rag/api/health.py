@@ -19,6 +19,8 @@ class Readiness(BaseModel):
     ready: bool
     reason: str | None = None
     articles: int = 0
+    build: str | None = None  # which index build this replica serves
+    built_at: str | None = None
 
 
 @router.get("/healthz")
@@ -33,5 +35,7 @@ def readyz(state: State) -> JSONResponse:
     if state.index is None:
         body = Readiness(ready=False, reason=state.not_ready_reason)
         return JSONResponse(body.model_dump(), status_code=503)
-    count = int(state.index.manifest.get("counts", {}).get("articles", 0))
-    return JSONResponse(Readiness(ready=True, articles=count).model_dump())
+    manifest = state.index.manifest
+    count = int(manifest.get("counts", {}).get("articles", 0))
+    body = Readiness(ready=True, articles=count, build=state.index.build_id, built_at=manifest.get("built_at"))
+    return JSONResponse(body.model_dump())

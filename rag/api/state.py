@@ -33,7 +33,6 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Annotated
 
 import numpy as np
@@ -50,7 +49,7 @@ from rag.generate.llm import LLMClient
 from rag.lexicon import load_lexicon
 from rag.rerank import Reranker
 from rag.retrieval import reranker_for
-from rag.store import DB_NAME, IndexReader
+from rag.store import IndexReader, Store, live_build, open_build
 
 logger = logging.getLogger(__name__)
 RETRY_S = 1.0  # a build that failed to open is tried again after this long, not on every request
@@ -60,8 +59,8 @@ RETRY_S = 1.0  # a build that failed to open is tried again after this long, not
 class Build:
     """One index build, open, with the Answerer over it."""
 
-    path: Path  # the build folder the index symlink pointed at
-    index: IndexReader
+    path: str  # the build: the folder the index symlink pointed at, or Milvus's live build id
+    index: Store
     answerer: Answerer
     leases: int = 0
     retired: bool = False  # a newer build is current: close this one when its last lease is returned
@@ -69,7 +68,7 @@ class Build:
 
 @dataclass
 class _Failure:
-    path: Path
+    path: str | None
     error: RagError
     at: float = field(default_factory=time.monotonic)
 
@@ -108,7 +107,11 @@ class AppState:
 
     def refresh(self) -> None:
         """Make the build the index symlink points at now the current one, if it is not already."""
-        target = Path(os.path.realpath(self.settings.index_dir))
+        try:
+            target = live_build(self.settings)
+        except RagError as exc:  # the store does not answer: keep serving the open build; /readyz says why not
+            self._failure = _Failure(None, exc)
+            return
         current = self._current
         if current is not None and current.path == target:
             return
@@ -127,10 +130,10 @@ class AppState:
                 error = exc if isinstance(exc, RagError) else IndexError_(f"could not open {target}: {exc}")
                 self._failure = _Failure(target, error)
                 if current is not None:
-                    logger.warning("still serving %s: the new build does not open: %s", current.path.name, error)
+                    logger.warning("still serving %s: the new build does not open: %s", current.index.build_id, error)
                 return
             self._failure = None
-            logger.info("serving index build %s", target.name)
+            logger.info("serving index build %s", build.index.build_id)
             with self._lock:
                 old, self._current = self._current, build
                 if old is not None:
@@ -170,13 +173,14 @@ class AppState:
         if self.llm is not None:
             self.llm.close()
 
-    def _open(self, path: Path) -> Build:
-        if not (path / DB_NAME).exists():
+    def _open(self, path: str | None) -> Build:
+        if path is None:
             raise IndexNotFoundError(self.settings.index_dir)
-        index = IndexReader(path)
+        index = open_build(self.settings, path)
         try:
             index.check_embedder(self.embedder.model_id, self.embedder.dim)
-            _ = index.vectors  # into memory now: `rag ingest` deletes this folder once a newer build is in place
+            if isinstance(index, IndexReader):
+                _ = index.vectors  # into memory now: `rag ingest` deletes this folder once a newer build is in place
             queries = QueryCache(self.embedder, self.settings.query_cache_size)
             answerer = Answerer(self.settings, index, queries, self.llm, self.reranker)
         except BaseException:
@@ -229,7 +233,7 @@ class RequestState:
         return self.app.settings
 
     @property
-    def index(self) -> IndexReader | None:
+    def index(self) -> Store | None:
         return self.build.index if self.build is not None else None
 
     @property
@@ -241,7 +245,7 @@ class RequestState:
             raise self.problem or IndexNotFoundError(self.settings.index_dir)
         return self.build
 
-    def require_index(self) -> IndexReader:
+    def require_index(self) -> Store:
         return self.require_build().index
 
     def require_answerer(self) -> Answerer:

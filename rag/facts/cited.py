@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from rag.facts.match import match, slots_failed
 from rag.facts.models import Fact, FactMatch, Frame
 from rag.models import Article, Passage
-from rag.store import IndexReader
+from rag.store import Store
 from rag.verify import extract_figures
 
 
@@ -37,7 +37,7 @@ def asks_for_rows(frame: Frame) -> bool:
 
 
 def cited_match(
-    index: IndexReader,
+    index: Store,
     frame: Frame,
     passages: Sequence[Passage],
     foreign: set[int],

@@ -20,6 +20,7 @@ from rag.config import Settings
 from rag.embedding import Embedder, Kind
 from rag.errors import IndexNotFoundError
 from rag.pipeline import ingest
+from rag.store import open_reader
 from tests.api.conftest import parse_sse, running, with_llm
 from tests.conftest import BuiltIndex
 from tests.fake_llm import FakeLLM
@@ -57,7 +58,7 @@ def test_a_lease_keeps_its_build_working_after_ingest_swaps_and_deletes_it(state
     new = state.acquire()
     assert new is not old
     assert new.index.chunk_count() == chunks + 1
-    assert not old.path.exists(), "ingest deleted the build it replaced"
+    assert not Path(old.path).exists(), "ingest deleted the build it replaced"
     # SQLite reads through its open file, and the vectors were loaded when the build was opened.
     found = old.answerer.retrieve(QUESTION, 3)
     assert found.passages and old.index.article(found.passages[0].article_id)
@@ -148,7 +149,12 @@ def test_ingest_while_serving_fails_no_request_and_serves_the_new_build(settings
         ready = httpx2.get(f"{base_url}/readyz").json()
         found = httpx2.get(f"{base_url}/api/search", params={"q": NEW_QUESTION, "k": 1}).json()
 
-    assert ready == {"ready": True, "reason": None, "articles": 41}
+    assert {key: ready[key] for key in ("ready", "reason", "articles")} == {
+        "ready": True,
+        "reason": None,
+        "articles": 41,
+    }
+    assert ready["build"] == open_reader(settings).build_id  # the build the last ingest made
     assert found["passages"][0]["source_file"] == NEW_FILE
 
 

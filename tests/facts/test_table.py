@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from rag.store import IndexReader, IndexWriter
+from rag.store import IndexWriter, open_reader
 from tests.conftest import SEED_FILES
 
 
 def test_index_reader_facts_holds_rows_of_every_source(settings):
-    facts = IndexReader(settings.index_dir).facts()
+    facts = open_reader(settings).facts()
     assert {f.source_file for f in facts} == set(SEED_FILES)
 
 
 def test_index_reader_facts_filters_by_indicator_place_and_period(settings):
-    reader = IndexReader(settings.index_dir)
+    reader = open_reader(settings)
     assert "1324.9亿元" in [f.text for f in reader.facts(indicator="规上工业增加值", place="湖州")]
     jinhua = reader.facts(place="金华")
     assert jinhua and all(f.owner == "金华" for f in jinhua)
@@ -25,5 +25,5 @@ def test_index_reader_facts_filters_by_indicator_place_and_period(settings):
 def test_index_writer_delete_source_removes_its_rows(settings):
     with IndexWriter(settings.index_dir) as writer:
         writer.delete_source("003_5f0dfba9933f395f.txt")
-    facts = IndexReader(settings.index_dir).facts()
+    facts = open_reader(settings).facts()
     assert facts and not any(f.source_file == "003_5f0dfba9933f395f.txt" for f in facts)

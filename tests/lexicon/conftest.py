@@ -5,11 +5,11 @@ from collections.abc import Iterator
 import pytest
 
 from rag.config import Settings
-from rag.store import IndexReader
+from rag.store import IndexReader, open_reader
 
 
 @pytest.fixture
 def index(settings: Settings) -> Iterator[IndexReader]:
-    reader = IndexReader(settings.index_dir)
+    reader = open_reader(settings)
     yield reader
     reader.close()

@@ -12,7 +12,7 @@ from rag.config import Settings
 from rag.errors import ConfigError
 from rag.lexicon.userdict import UserWord, apply_user_words, read_user_dict
 from rag.pipeline import ingest
-from rag.store import IndexReader
+from rag.store import open_reader
 
 NAMES = "莫干山高新区 10 ns\n# a comment\n南太湖新区\n小个贷 5\n"
 
@@ -61,7 +61,7 @@ def test_ingest_resegments_when_the_user_dict_changes(settings, user_dict):
     report = ingest(with_names)
     assert report.rebuilt_because is not None and "user_dict" in report.rebuilt_because
     apply_user_words(())  # a fresh reader must bring the index's own words back
-    reader = IndexReader(settings.index_dir)
+    reader = open_reader(settings)
     try:
         assert all(reader.document_frequencies(["莫干山高新区", "小个贷"]).values())
         assert "南太湖新区" in segment("南太湖新区的项目")  # query words are cut as the chunks were
@@ -71,7 +71,7 @@ def test_ingest_resegments_when_the_user_dict_changes(settings, user_dict):
     assert ingest(with_names).wrote_index is False  # unchanged: nothing to redo
     without = ingest(settings)
     assert without.rebuilt_because is not None and "user_dict" in without.rebuilt_because
-    reader = IndexReader(settings.index_dir)
+    reader = open_reader(settings)
     try:
         assert reader.document_frequencies(["莫干山高新区"]) == {"莫干山高新区": 0}
     finally:

@@ -1,4 +1,5 @@
-"""The on-disk index: `indexes/<name>` is a symlink to one complete build under `indexes/.builds/`.
+"""The file store, the embedded default of rag.store.base's interface: `indexes/<name>` is a symlink to one
+complete build under `indexes/.builds/`.
 
 A build holds `manifest.json`, `index.sqlite` (sources, articles, chunks, the FTS5 table for BM25,
 the embedding cache) and `vectors.faiss` (chunk vectors keyed by chunk id).
@@ -23,8 +24,7 @@ import shutil
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -32,12 +32,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rag.bm25 import FTS_TOKENIZER, segmented
+from rag.bm25 import FTS_TOKENIZER, segmented, weighted_bm25
 from rag.errors import ArticleNotFoundError, IndexError_, IndexLockedError, IndexNotFoundError
 from rag.facts.models import Fact
 from rag.lexicon.userdict import apply_user_words, words_from_manifest
 from rag.memo import Memo
 from rag.models import Article, Chunk
+from rag.store.base import Hits, SourceRecord, StoredChunk, faiss_id, text_sha
 
 if TYPE_CHECKING:
     import faiss
@@ -105,36 +106,6 @@ CREATE TABLE IF NOT EXISTS embedding_cache (
 """
 
 
-@dataclass(frozen=True)
-class SourceRecord:
-    source_file: str
-    sha256: str
-    shape: str
-    encoding: str
-    n_articles: int
-    warnings: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class StoredChunk:
-    """A chunk as stored, with the int64 id FAISS knows it by."""
-
-    int_id: int
-    chunk: Chunk
-    source_file: str
-
-
-def faiss_id(chunk_id: str) -> int:
-    """Chunk ids are hex digests; their first 60 bits make a positive int64 for FAISS."""
-    return int(chunk_id[:15], 16)
-
-
-def text_sha(text: str) -> str:
-    import hashlib
-
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def read_manifest(index_dir: Path) -> dict[str, Any] | None:
     path = index_dir / MANIFEST_NAME
     if not path.exists():
@@ -170,6 +141,10 @@ class IndexReader:
         self._chunk_rows: Memo[int, StoredChunk] = Memo(CHUNKS_KEPT)
         self._frequencies: Memo[str, int] = Memo(TERMS_KEPT)
         self._postings: Memo[str, dict[int, int]] = Memo(TERMS_KEPT)
+
+    @property
+    def build_id(self) -> str:
+        return self.path.name
 
     def close(self) -> None:
         self._db.close()
@@ -322,6 +297,19 @@ class IndexReader:
                 self._postings.put(term, postings[term])
         return postings
 
+    def weighted_bm25(self, weights: Mapping[str, float], k: int, allowed: set[int] | None = None) -> Hits:
+        postings = self.term_postings(weights)
+        if allowed is None:
+            return weighted_bm25(weights, postings, self.chunk_lengths(), k)
+        # A filter narrows the chunks ranked, not the words' idf (as with bm25(), FTS5's, under a filter).
+        frequencies = {term: len(chunks) for term, chunks in postings.items()}
+        postings = {term: {c: n for c, n in chunks.items() if c in allowed} for term, chunks in postings.items()}
+        return weighted_bm25(weights, postings, self.chunk_lengths(), k, frequencies)
+
+    def words_in_chunks(self, words: Iterable[str], int_ids: Iterable[int]) -> dict[int, set[str]]:
+        postings = self.term_postings(words)
+        return {i: {word for word, chunks in postings.items() if i in chunks} for i in int_ids}
+
     def chunk_lengths(self) -> dict[int, int]:
         """Words each chunk holds in the BM25 table, read once per reader (a build never changes)."""
         if self._chunk_lengths is None:
@@ -458,6 +446,9 @@ class IndexWriter:
                     for f in facts
                 ],
             )
+
+    def chunk_count(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
 
     def delete_source(self, source_file: str) -> None:
         with self.db:
