@@ -99,6 +99,9 @@ class Documents:
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._worker: threading.Thread | None = None
         self._write = threading.Lock()  # one write request at a time decides ids and stores files
+        # Called after each successful build and before its job is done (the service opens the new build there), so
+        # a client that sees "done" is answered from the build that holds its document.
+        self.on_built: Callable[[], None] | None = None
 
     # --- writes ---------------------------------------------------------------------------------------------
 
@@ -252,6 +255,8 @@ class Documents:
         if refused:
             error = refused[0].message
             return self._save(job.model_copy(update={"status": "failed", "error": error, "finished_at": _now()}))
+        if self.on_built is not None:
+            self.on_built()
         articles, chunks = self._counts(job.document_id)
         done = {"status": "done", "progress": 1.0, "articles": articles, "chunks": chunks, "finished_at": _now()}
         return self._save(job.model_copy(update={**done, "embedded": report.embedded}))

@@ -139,11 +139,9 @@ def test_llm_retries_only_transient_http_errors(
 
 def test_llm_retries_stop_when_the_time_budget_is_spent(fake_llm: FakeLLM, make_llm: MakeLLM) -> None:
     fake_llm.fail_status = 503
-    started = time.monotonic()
     with pytest.raises(LLMError, match="HTTP 503"):
         make_llm(llm_timeout_s=0.5, llm_retries=10).complete(MESSAGES)
-    assert time.monotonic() - started < 0.5
-    assert len(fake_llm.chat_requests) == 2  # pauses of 0.25 s, then 0.5 s: the second would overrun
+    assert len(fake_llm.chat_requests) == 2  # pauses of 0.25 s, then 0.5 s: the second would overrun the budget
 
 
 def test_llm_retry_after_a_transient_error_can_succeed(fake_llm: FakeLLM, make_llm: MakeLLM) -> None:

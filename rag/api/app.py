@@ -41,6 +41,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = await run_in_threadpool(AppState.load, settings)
         app.state.rag = state
+        app.state.documents.on_built = lambda: state.refresh(wait=True)
         app.state.documents.start()
         yield
         app.state.documents.stop()

@@ -105,8 +105,10 @@ class AppState:
     def not_ready_reason(self) -> str | None:
         return None if self._current is not None or self._failure is None else str(self._failure.error)
 
-    def refresh(self) -> None:
-        """Make the build the index symlink points at now the current one, if it is not already."""
+    def refresh(self, *, wait: bool = False) -> None:
+        """Make the build the index symlink points at now the current one, if it is not already. With a build open,
+        a request does not wait while another thread opens the next one; `wait` does (a document job, before it
+        says done)."""
         try:
             target = live_build(self.settings)
         except RagError as exc:  # the store does not answer: keep serving the open build; /readyz says why not
@@ -119,7 +121,7 @@ class AppState:
         if failure is not None and failure.path == target and time.monotonic() - failure.at < RETRY_S:
             return
         # With a build open, nobody waits for the next one: whoever is not opening it keeps the current one.
-        if not self._opening.acquire(blocking=current is None):
+        if not self._opening.acquire(blocking=wait or current is None):
             return
         try:
             if self._current is not None and self._current.path == target:
