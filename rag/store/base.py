@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from rag.errors import IndexError_
 from rag.facts.models import Fact
 from rag.models import Article, Chunk
 
@@ -130,3 +131,14 @@ class StoreWriter(Protocol):
     def texts_to_embed(self, model_id: str) -> list[tuple[str, str]]: ...
     def cache_embeddings(self, model_id: str, shas: list[str], vectors: np.ndarray) -> None: ...
     def sync_vectors(self, model_id: str, dim: int, index_type: IndexType) -> None: ...
+
+
+def check_built_embedder(name: str, manifest: Mapping[str, Any], model_id: str, dim: int) -> None:
+    """Vectors from another model are not comparable: refuse a build embedded by one rather than return noise."""
+    built = manifest.get("embedder", {})
+    if (built.get("model_id"), built.get("dim")) != (model_id, dim):
+        raise IndexError_(
+            f"{name} was built with embedder {built.get('model_id')} ({built.get('dim')}-d) but the "
+            f"settings select {model_id} ({dim}-d); run `rag ingest --rebuild` to re-embed, or set "
+            "RAG_EMBEDDER / RAG_EMBEDDING_MODEL back"
+        )

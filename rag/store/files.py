@@ -38,7 +38,7 @@ from rag.facts.models import Fact
 from rag.lexicon.userdict import apply_user_words, words_from_manifest
 from rag.memo import Memo
 from rag.models import Article, Chunk
-from rag.store.base import Hits, SourceRecord, StoredChunk, faiss_id, text_sha
+from rag.store.base import Hits, SourceRecord, StoredChunk, check_built_embedder, faiss_id, text_sha
 
 if TYPE_CHECKING:
     import faiss
@@ -150,14 +150,7 @@ class IndexReader:
         self._db.close()
 
     def check_embedder(self, model_id: str, dim: int) -> None:
-        """Vectors from another model are not comparable: refuse rather than return noise."""
-        built = self.manifest.get("embedder", {})
-        if (built.get("model_id"), built.get("dim")) != (model_id, dim):
-            raise IndexError_(
-                f"{self.path.name} was built with embedder {built.get('model_id')} ({built.get('dim')}-d) but the "
-                f"settings select {model_id} ({dim}-d); run `rag ingest --rebuild` to re-embed, or set "
-                "RAG_EMBEDDER / RAG_EMBEDDING_MODEL back"
-            )
+        check_built_embedder(self.path.name, self.manifest, model_id, dim)
 
     def sources(self) -> list[SourceRecord]:
         rows = self._db.execute("SELECT * FROM sources ORDER BY source_file").fetchall()

@@ -45,7 +45,7 @@ from rag.errors import ArticleNotFoundError, IndexError_, IndexLockedError, Inde
 from rag.facts.models import Fact
 from rag.lexicon.userdict import apply_user_words, words_from_manifest
 from rag.models import Article, Chunk
-from rag.store.base import Hits, SourceRecord, StoredChunk, faiss_id, text_sha
+from rag.store.base import Hits, SourceRecord, StoredChunk, check_built_embedder, faiss_id, text_sha
 from rag.store.files import FORMAT_VERSION
 
 if TYPE_CHECKING:
@@ -213,13 +213,7 @@ class MilvusReader:
         self._client.close()
 
     def check_embedder(self, model_id: str, dim: int) -> None:
-        built = self.manifest.get("embedder", {})
-        if (built.get("model_id"), built.get("dim")) != (model_id, dim):
-            raise IndexError_(
-                f"{self._name} was built with embedder {built.get('model_id')} ({built.get('dim')}-d) but the "
-                f"settings select {model_id} ({dim}-d); run `rag ingest --rebuild` to re-embed, or set "
-                "RAG_EMBEDDER / RAG_EMBEDDING_MODEL back"
-            )
+        check_built_embedder(self._name, self.manifest, model_id, dim)
 
     # --- documents ---
 
