@@ -29,6 +29,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "file_store: checks what only the file store has (build folders, SQLite, its flock); skipped with "
+        "--store milvus, where the test of the same behaviour on both stores is in tests/test_store.py",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--store") != "milvus":
+        return
+    skip = pytest.mark.skip(reason="checks a detail of the file store; --store milvus runs the Milvus one")
+    for item in items:
+        if item.get_closest_marker("file_store"):
+            item.add_marker(skip)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No RAG_* setting, OpenAI key or .env file from the developer's shell leaks into a test."""

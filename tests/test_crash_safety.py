@@ -40,6 +40,7 @@ def add_a_slow_file(settings) -> None:
 
 
 @pytest.mark.parametrize("delay", [0.0, 1.5])
+@pytest.mark.file_store
 def test_ingest_killed_part_way_leaves_the_previous_index_usable(settings, delay):
     builds = settings.index_root / ".builds"
     current = settings.index_dir.resolve()

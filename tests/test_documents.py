@@ -129,6 +129,7 @@ def test_documents_upload_over_the_limit_is_refused(settings, page):
         documents.add(page, DocumentFields())
 
 
+@pytest.mark.file_store
 def test_documents_job_fails_and_says_so_while_another_writer_holds_the_index(settings, page):
     documents = Documents(settings, lock_wait_s=0.2)
     added = documents.add(page, DocumentFields())

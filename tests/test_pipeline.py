@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from rag.pipeline import ingest
 from rag.store import open_reader
 
@@ -10,6 +12,7 @@ def statuses(report):
     return {f.source_file: f.status for f in report.files}
 
 
+@pytest.mark.file_store
 def test_ingest_builds_every_seed(built_index, settings):
     report = built_index.report
     assert set(statuses(report).values()) == {"new"}

@@ -48,6 +48,7 @@ def state(settings: Settings) -> Iterator[AppState]:
     state.close()
 
 
+@pytest.mark.file_store
 def test_a_lease_keeps_its_build_working_after_ingest_swaps_and_deletes_it(state: AppState, settings: Settings) -> None:
     old = state.acquire()
     chunks = old.index.chunk_count()
@@ -72,6 +73,7 @@ def test_a_lease_keeps_its_build_working_after_ingest_swaps_and_deletes_it(state
     state.release(new)
 
 
+@pytest.mark.file_store
 def test_a_build_without_leases_is_closed_when_replaced(state: AppState, settings: Settings) -> None:
     old = state.acquire()
     state.release(old)
@@ -158,6 +160,7 @@ def test_ingest_while_serving_fails_no_request_and_serves_the_new_build(settings
     assert found["passages"][0]["source_file"] == NEW_FILE
 
 
+@pytest.mark.file_store
 def test_a_request_begun_before_a_swap_finishes_on_its_own_build(settings: Settings, fake_llm: FakeLLM) -> None:
     swapped = threading.Event()
 
