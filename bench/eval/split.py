@@ -1,9 +1,11 @@
 """Split every question file into a part to tune on and a part only measured at the end.
 
-    python bench/eval/split.py        # writes bench/eval/tune.jsonl and bench/eval/untouched.jsonl
+    python bench/eval/split.py        # writes tune.jsonl + untouched.jsonl, fresh_tune.jsonl + fresh_untouched.jsonl
 
 The split is stratified by question type and fixed by a hash of each id, so it never depends on how the
-service does on a question. Run it again after adding question files; a question keeps its side.
+service does on a question. Each group of question files is split on its own: a group written later
+(`fresh.jsonl`, written from the seeds by two people who never read `rag/`) does not move a question of an
+earlier group to the other side, as adding it to the first group would.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ from collections import defaultdict
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SOURCES = [*sorted((HERE.parents[1] / ".." / "shared" / "eval").glob("*.jsonl")), HERE / "heldout.jsonl"]
+GROUPS = {
+    "": [*sorted((HERE.parents[1] / ".." / "shared" / "eval").glob("*.jsonl")), HERE / "heldout.jsonl"],
+    "fresh_": [HERE / "fresh.jsonl"],
+}
 
 
 def _key(question_id: str) -> str:
@@ -36,12 +41,13 @@ def split(questions: list[dict]) -> tuple[list[dict], list[dict]]:
 
 
 def main() -> None:
-    questions = [json.loads(line) for path in SOURCES for line in path.read_text(encoding="utf-8").splitlines() if line]
-    tune, untouched = split(questions)
-    for name, part in (("tune", tune), ("untouched", untouched)):
-        lines = "".join(json.dumps(q, ensure_ascii=False) + "\n" for q in part)
-        (HERE / f"{name}.jsonl").write_text(lines, encoding="utf-8")
-        print(f"{name}: {len(part)} questions")
+    for prefix, sources in GROUPS.items():
+        questions = [json.loads(line) for path in sources for line in path.read_text(encoding="utf-8").splitlines() if line]
+        tune, untouched = split(questions)
+        for name, part in ((f"{prefix}tune", tune), (f"{prefix}untouched", untouched)):
+            lines = "".join(json.dumps(q, ensure_ascii=False) + "\n" for q in part)
+            (HERE / f"{name}.jsonl").write_text(lines, encoding="utf-8")
+            print(f"{name}: {len(part)} questions")
 
 
 if __name__ == "__main__":
