@@ -230,7 +230,8 @@ class Answerer:
             sentences, verdict = self._paraphrase(question, passages, foreign, sentences, verdict)
         frame = read_question(question, self.settings.home_place, known_places=self._places)
         rows = cited_match(self.index, frame, passages, foreign, self._fact_weights) if asks_for_rows(frame) else None
-        verdict = decide(verdict, rows.match if rows else None)
+        elsewhere = rows.elsewhere if rows else None
+        verdict = decide(verdict, rows.match if rows else None, self.settings.home_place, elsewhere)
         return Retrieved(analysed, passages, sentences, foreign, verdict, rows)
 
     def _read(self, question: str) -> Question:
@@ -291,9 +292,10 @@ class Answerer:
     def _refusal_reason(found: Retrieved, language: str) -> str:
         """The figures table's reason (in Chinese), cited where it quotes the row that nearly answered."""
         rows = found.rows
-        if language != "zh" or rows is None or found.answerability.basis != "facts":
+        if language != "zh" or rows is None or found.answerability.basis not in ("facts", "facts_elsewhere"):
             return ""
-        nearest = rows.match.near_misses[0].fact if rows.match.near_misses else None
+        matched = rows.elsewhere if found.answerability.basis == "facts_elsewhere" else rows.match
+        nearest = matched.near_misses[0].fact if matched and matched.near_misses else None
         return found.answerability.reason + (rows.cite(nearest) if nearest is not None else "")
 
     def _finish(self, draft: _Draft, mode: AnswerMode, error: str | None = None) -> Answer:

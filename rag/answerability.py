@@ -37,7 +37,7 @@ from rag.evidence import Question, Sentence, normalise
 from rag.models import Passage
 
 if TYPE_CHECKING:
-    from rag.facts.models import FactMatch
+    from rag.facts.models import FactMatch, Frame, NearMiss
 
 NATIONAL = "全国"
 _NATIONAL_WORDS = ("全国", "我国", "中国", "china", "national")
@@ -56,7 +56,8 @@ class Answerability:
     confidence: float  # the best sentence's coverage, or the best dense similarity for cross-lingual questions
     reason: str  # why not, for people; empty when answerable
     # what decided it: "passages", "foreign", "unnamed", "no_figure", "coverage", "similarity" (a refusal), "facts"
-    # (a refusal by the figures table), "sentences", "meaning" or "facts_row" (an answer)
+    # (a refusal by the figures table), "facts_elsewhere" (the table holds the thing only for another place),
+    # "sentences", "meaning" or "facts_row" (an answer)
     basis: str = "sentences"
 
 
@@ -191,7 +192,9 @@ _WORD_REFUSALS = frozenset(["coverage", "no_figure"])
 _TIME_AND_STATUS = frozenset(["kind", "period"])
 
 
-def decide(verdict: Answerability, rows: FactMatch | None) -> Answerability:
+def decide(
+    verdict: Answerability, rows: FactMatch | None, home_place: str, elsewhere: FactMatch | None = None
+) -> Answerability:
     """The sentence verdict, checked against the figures table's match of the question (None: the question asks
     no figure of a named thing). A row about the thing asked that is a target, or another period's, where no row
     fits, refuses an answer the sentences would give, and says which slot failed. A fitting row does not overturn
@@ -206,8 +209,30 @@ def decide(verdict: Answerability, rows: FactMatch | None) -> Answerability:
         # A row about the thing asked says better what is missing than the words the sentences lack.
         named = verdict.basis in _WORD_REFUSALS and nearest is not None and "indicator" not in nearest.failed
         return replace(verdict, reason=rows.reason) if named else verdict
-    if (nearest is not None and set(nearest.failed) <= _TIME_AND_STATUS) or (
+    if (nearest is not None and set(nearest.failed) <= _slots_that_refuse(rows.frame, home_place)) or (
         nearest is None and rows.frame.owner_within
     ):
         return Answerability(False, verdict.confidence, rows.reason, "facts")
+    if _only_elsewhere(nearest, elsewhere):
+        assert elsewhere is not None
+        return Answerability(False, verdict.confidence, elsewhere.reason, "facts_elsewhere")
     return verdict
+
+
+def _only_elsewhere(nearest: NearMiss | None, elsewhere: FactMatch | None) -> bool:
+    """No local row is about the thing asked, and a passage about another place gives that thing's figure, for
+    that place: the question's wording matches another city's figure (a distractor), so the local sentence that
+    shares its words answers something else ("6个海外招商联络处" for "湖州已经建成多少个海外仓？")."""
+    if elsewhere is None or not elsewhere.near_misses or (nearest is not None and "indicator" not in nearest.failed):
+        return False
+    return elsewhere.near_misses[0].failed == ("owner",)
+
+
+def _slots_that_refuse(frame: Frame, home_place: str) -> frozenset[str]:
+    """A question about a place other than the home one ("南浔区截至5月底建成了多少个5G基站？") is not answered by
+    the city's figure, nor by another district's: the row must be that place's, or its sentence or the text before
+    it must name the place (rag.facts.match). Only where each clause names its place: a clause that goes on about
+    "它" ("另一篇报道又说它集聚了多少家…") carries the place over loosely, to rows of other articles."""
+    parts = frame.parts or (frame,)
+    stated = all(part.owner in part.clause for part in parts)
+    return _TIME_AND_STATUS | {"owner"} if frame.owner != home_place and stated else _TIME_AND_STATUS

@@ -42,7 +42,8 @@ def split(questions: list[dict]) -> tuple[list[dict], list[dict]]:
 
 def main() -> None:
     for prefix, sources in GROUPS.items():
-        questions = [json.loads(line) for path in sources for line in path.read_text(encoding="utf-8").splitlines() if line]
+        lines = [line for path in sources for line in path.read_text(encoding="utf-8").splitlines()]
+        questions = [json.loads(line) for line in lines if line]
         tune, untouched = split(questions)
         for name, part in ((f"{prefix}tune", tune), (f"{prefix}untouched", untouched)):
             lines = "".join(json.dumps(q, ensure_ascii=False) + "\n" for q in part)

@@ -2,7 +2,8 @@
 
 Only a row whose figure lies inside a retrieved passage can be cited, so the match runs over those rows, and
 each row keeps the passage it is cited by. Passages about another place (rag.answerability.is_foreign) give no
-rows: their figures are never an answer.
+answer: their rows are matched on their own (`elsewhere`), to tell a question whose thing only another place's
+passage states ("湖州已经建成多少个海外仓？" where only 杭州's 283个 is given).
 
     cited = cited_match(index, frame, passages, foreign)
     cited.match.answered, cited.passage_of[fact.id]
@@ -26,6 +27,7 @@ class CitedMatch:
     match: FactMatch
     passage_of: dict[str, int] = field(default_factory=dict)  # fact id -> index of the passage that holds it
     rows: tuple[Fact, ...] = ()  # every row the passages hold
+    elsewhere: FactMatch | None = None  # the same frame over the rows of the passages about other places
 
     def cite(self, fact: Fact) -> str:
         return f"[{self.passage_of[fact.id] + 1}]"
@@ -44,17 +46,19 @@ def cited_match(
     weights: Mapping[str, float] | None = None,
 ) -> CitedMatch:
     """`weights`: `rag.facts.match.character_weights` of the whole table, computed once per index."""
-    own = [i for i in range(len(passages)) if i not in foreign]
-    ids = list(dict.fromkeys(passages[i].article_id for i in own))
+    ids = list(dict.fromkeys(p.article_id for p in passages))
+    articles: dict[str, Article] = {a: index.article(a) for a in ids}
     rows: list[Fact] = []
+    foreign_rows: list[Fact] = []
     passage_of: dict[str, int] = {}
     for fact in index.facts(article_ids=ids):
-        holder = next((i for i in own if _holds(passages[i], fact)), None)
+        holder = next((i for i in range(len(passages)) if _holds(passages[i], fact)), None)
         if holder is not None:
-            rows.append(fact)
+            (foreign_rows if holder in foreign else rows).append(fact)
             passage_of[fact.id] = holder
-    articles: dict[str, Article] = {a: index.article(a) for a in ids}
-    return CitedMatch(match(frame, rows, articles, weights), passage_of, tuple(rows))
+    found = match(frame, rows, articles, weights)
+    elsewhere = match(frame, foreign_rows, articles, weights) if foreign_rows and not found.answered else None
+    return CitedMatch(found, passage_of, tuple(rows), elsewhere)
 
 
 def _holds(passage: Passage, fact: Fact) -> bool:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from rag.chunking import split_sentences
 from rag.facts.models import Fact, Flag, Kind, Measure
-from rag.facts.owners import article_place, owner_name, places_in, subject, title_place
+from rag.facts.owners import article_place, owner_name, places_in, ranked_places, subject, title_place
 from rag.facts.periods import PeriodReading, ReferenceDate, has_ended, heading_years, read_period, reference_date
 from rag.facts.phrases import (
     ACTUAL_WORDS,
@@ -37,6 +37,7 @@ from rag.facts.phrases import (
     SET_MEMBER,
     SHARE_WORDS,
     TARGET_WORDS,
+    Word,
     before_growth,
     last_verb,
     phrase_after,
@@ -46,11 +47,13 @@ from rag.facts.phrases import (
 from rag.models import Article
 from rag.verify import Figure, extract_figures
 
-EXTRACT_VERSION = 8  # bump when the rows change: the index is rebuilt
+EXTRACT_VERSION = 9  # bump when the rows change: the index is rebuilt
 _CLAUSE = re.compile(r"[^，,；;？?！!。\n]+")
 _BACK_REFERENCE = re.compile(r"[该本](高新区|开发区|新区|园区|街道|区|县|镇)")
 _LIST_JOINS = ("、", "和", "及", "与", "以及")
 _GOAL_NOUNS = ("目标", "任务", "计划")
+_PROGRAMME_HEADS = frozenset(["计划", "规划"])
+_CLOSING_QUOTES = frozenset('"”’」』')
 
 
 @dataclass(frozen=True)
@@ -142,7 +145,10 @@ def _sentence_facts(
                 unit=figure.unit,
                 text=figure.text,
                 indicator=indicator,
-                owner=_named_owner(context, before) or paragraph_owner or context.local_owner or context.owner,
+                owner=_named_owner(context, before, measure == "rank")
+                or paragraph_owner
+                or context.local_owner
+                or context.owner,
                 period=period.period,
                 period_text=period.text,
                 as_of=period.as_of,
@@ -186,9 +192,10 @@ def _leading_owner(context: _ArticleContext, sentence: str) -> str | None:
     return owner_name(place.name, context.owner, context.local_owner, context.home_place)
 
 
-def _named_owner(context: _ArticleContext, text: str) -> str | None:
+def _named_owner(context: _ArticleContext, text: str, rank: bool = False) -> str | None:
     """The owner the text's first place stands for; a paragraph's later sentences keep talking about it."""
-    place = subject(places_in(text, frozenset({context.owner})))
+    places = places_in(text, frozenset({context.owner}))
+    place = subject(ranked_places(places) if rank else places)
     if place is None:
         return None
     return owner_name(place.name, context.owner, context.local_owner, context.home_place)
@@ -196,9 +203,11 @@ def _named_owner(context: _ArticleContext, text: str) -> str | None:
 
 def _kind(before: str, period: PeriodReading, reference: ReferenceDate | None) -> Kind:
     cue: Kind | None = None
-    for word in words_of(before):
+    words = words_of(before)
+    for n, word in enumerate(words):
         if word.text in TARGET_WORDS:
-            cue = "target"
+            if not _names_a_programme(words, n):
+                cue = "target"
         elif word.text in FORECAST_WORDS:
             cue = "forecast"
         elif word.text in ACTUAL_WORDS:
@@ -208,6 +217,17 @@ def _kind(before: str, period: PeriodReading, reference: ReferenceDate | None) -
     if period.period is not None and has_ended(period.period, reference) is False:
         return "target"
     return "actual"
+
+
+def _names_a_programme(words: Sequence[Word], n: int) -> bool:
+    """计划/规划 that ends a name is a programme, not a plan: "实施…“鲲鹏计划”,…给予…500万元奖励",
+    "推出“太湖工程师”专项计划,对…给予最高80万元", "“双百”计划均超额完成". A plan leads what is planned:
+    "计划新增绿道44公里"."""
+    if words[n].text not in _PROGRAMME_HEADS:
+        return False
+    after_quote = n > 0 and words[n - 1].text in _CLOSING_QUOTES
+    before_punctuation = n + 1 < len(words) and words[n + 1].tag == "x"
+    return after_quote or before_punctuation
 
 
 def _measure(clause_before: str, figure: Figure) -> Measure:

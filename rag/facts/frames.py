@@ -18,7 +18,7 @@ import unicodedata
 from collections.abc import Sequence
 
 from rag.facts.models import Flag, Frame, Kind, Measure, Operation
-from rag.facts.owners import owner_name, places_in, subject
+from rag.facts.owners import owner_name, places_in, ranked_places, subject
 from rag.facts.periods import ReferenceDate, read_period
 from rag.facts.phrases import (
     CLASSIFIERS,
@@ -161,7 +161,7 @@ def _strip_cues(indicator: str) -> str:
 def _owner(text: str, home_place: str, known: frozenset[str]) -> tuple[str, str | None]:
     """The owner asked about, and the city the question puts it in ("湖州肥西县…" -> 肥西县, 湖州)."""
     places = places_in(text, known | {home_place})
-    place = subject(places)
+    place = subject(ranked_places(places, in_question=True) if _RANK.search(text) else places)
     if place is None:
         return home_place, None
     owner = owner_name(place.name, home_place, None, home_place) or home_place

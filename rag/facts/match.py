@@ -102,12 +102,15 @@ def _score(
     for fact in facts:
         title = _context(fact, articles.get(fact.article_id))
         indicator = _indicator_fit(part, fact, weights, title)
-        if "disbursed" in part.flags and "credit" in fact.flags:
+        credit_for_loans = "disbursed" in part.flags and "credit" in fact.flags
+        if credit_for_loans:
             indicator = max(indicator, INDICATOR_FIT)  # a credit line is the nearest thing to a loan paid out
         if indicator < NEAR_INDICATOR:
             continue
         failed: list[Slot] = [] if indicator >= INDICATOR_FIT else ["indicator"]
         if not all(name in fact.sentence or name in title for name in part.names):
+            failed.append("indicator")
+        if not (credit_for_loans or _holds_head(part, fact)):
             failed.append("indicator")
         if "set_size" in fact.flags and "set_size" not in part.flags:
             failed.append("indicator")  # "属于国家35项…技术之一" counts the set, not what the subject holds
@@ -162,10 +165,22 @@ def _after_earlier(scored: _Scored, earlier: Sequence[Fact]) -> tuple[bool, int]
 
 def _unit_fits(part: Frame, fact: Fact) -> bool:
     """ "几个" is not answered by an amount in 亿元; "多少亿元" is answered by one in 万元 or 亿元."""
-    if not part.unit or not fact.unit:
+    if not part.unit:
         return True
     asked, found = part.unit.lstrip("万亿"), fact.unit.lstrip("余多万亿")
+    if not found:  # a bare number ("1000万", a lost classifier) is not what "几个" or "多少亿元" asks
+        return not asked
     return asked == found or asked in found or found in asked
+
+
+def _holds_head(part: Frame, fact: Fact) -> bool:
+    """The last word of the phrase asked names the kind of thing counted, and a row must hold it: "海外仓" is not
+    answered by "6个海外招商联络处", though most of its weight is in 海外; "5G基站" not by "5G用户"."""
+    if not part.indicator:
+        return True
+    words = words_of(_GENERIC_SUFFIX.sub("", part.indicator) or part.indicator)
+    head = words[-1].text if words else ""
+    return not head or head in fact.indicator or head in _clause(fact)
 
 
 def _holds_anchors(part: Frame, fact: Fact) -> bool:
@@ -245,7 +260,11 @@ def _period_fits(part: Frame, fact: Fact) -> bool:
     if asked == "now":
         return fact.period is None or fact.as_of is not None or fact.period.startswith("Y0")
     if fact.period is None:
+        if fact.as_of == "now":  # "截至目前，已签约…21个" is this year's count so far, not last year's
+            return asked.startswith("Y0")
         return not asked[:1].isdigit()  # a year the question names must be the row's
+    if asked == f"{fact.period}-12":  # "截至2013年底…达到多少家": a year's report gives the year-end state
+        return True
     if fact.period.startswith(asked) or asked.startswith(fact.period + "-"):
         return asked.startswith(fact.period) if fact.period.startswith(asked) else False
     return False

@@ -83,6 +83,18 @@ def subject(places: list[Place]) -> Place | None:
     return chosen
 
 
+def ranked_places(places: list[Place], *, in_question: bool = False) -> list[Place]:
+    """The places a rank can belong to. The country or province a rank is counted in is where the ranking is held,
+    not who holds it: in a sentence it is the place nearest the rank ("成功跻身中国百强城市榜第46位", "居全省第3位",
+    but "浙江省…排名全国第4" is 浙江's); a question may name it anywhere ("在全国…榜上湖州排到了第几名")."""
+    if in_question:
+        return [p for p in places if p.name not in _NATIONAL_SCOPE | _PROVINCE_SCOPE] or places
+    ranked = list(places)
+    while ranked and ranked[-1].name in _NATIONAL_SCOPE | _PROVINCE_SCOPE:  # "国家创新型城市评价居全国第30位"
+        ranked.pop()
+    return ranked
+
+
 def article_place(article: Article, home_place: str) -> str:
     """The place an article reports on: its paper's city ("金华日报" -> 金华), else the home place."""
     place = publication_place(article.publication)

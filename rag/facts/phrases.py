@@ -26,7 +26,8 @@ FLAG_WORDS: dict[Flag, tuple[str, ...]] = {
 SET_MEMBER = re.compile(r"之一[\"'”’」』)）]*$")  # "…属于国家35项“卡脖子”技术之一": the size of a set
 # Classifiers that stand between a number and the noun it counts: "38家科研机构", "100个…项目".
 CLASSIFIERS = frozenset("个项家名位座所台条件批类种户只株棵支场辆艘架栋间套张")
-_PHRASE_TAGS = frozenset(["vn", "an", "j", "l", "eng", "b", "nz", "nt", "nr", "ns", "n", "ng", "nrt", "nrfg"])
+# "s" (处所词) names where a thing is: "283个海外仓", "6个海外招商联络处" count warehouses abroad, not warehouses.
+_PHRASE_TAGS = frozenset(["vn", "an", "j", "l", "eng", "b", "nz", "nt", "nr", "ns", "n", "ng", "nrt", "nrfg", "s"])
 _SKIPPED_BEFORE = frozenset(["达", "达到", "为", "超", "超过", "突破", "约", "近", "共", "累计", "总计", "合计", "逾"])
 _SKIPPED_BEFORE |= frozenset(["实现", "完成", "有", "已有", "共有", "拥有", "是", "达成", "至", "到", "超出", "高达"])
 _SKIPPED_BEFORE |= frozenset(["一共", "总共", "共计"])

@@ -107,3 +107,23 @@ def test_period_resolution_and_end():
 def test_extract_facts_marks_the_size_of_a_set_the_subject_is_one_of(rows):
     member = _row(rows["002_73bfd24cb0fa9e4c.txt"], "35项")
     assert "set_size" in member.flags
+
+
+def test_extract_facts_reads_a_programmes_name_as_no_plan(rows):
+    # "…“鲲鹏计划”,…给予…500万元奖励" states what a programme gives, "计划新增绿道44公里" what is planned.
+    report = rows["004_90004a5f8ebd7398.txt"]
+    assert _row(report, "500万元", "鲲鹏计划").kind == "actual"
+    assert _row(report, "80万元", "专项计划").kind == "actual"
+    assert _row(rows["000_b906d9a3be0f9243.txt"], "44公里").kind == "target"
+
+
+def test_extract_facts_gives_a_rank_to_who_holds_it_not_where_it_is_counted(rows):
+    digest = rows["002_73bfd24cb0fa9e4c.txt"]
+    assert _row(digest, "46位", "中国百强城市榜").owner == "湖州"
+    assert _row(digest, "30位", "居全国第30位").owner == "湖州"
+    assert all(f.owner != "浙江" for f in digest if f.measure == "rank" and "居全省" in f.sentence)
+
+
+def test_extract_facts_keeps_a_place_word_in_the_thing_counted(rows):
+    assert _row(rows["003_5f0dfba9933f395f.txt"], "283个").indicator == "海外仓"
+    assert _row(rows["004_90004a5f8ebd7398.txt"], "6个", "海外招商联络处").indicator == "海外招商联络处"

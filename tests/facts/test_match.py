@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rag.facts.frames import read_question
-from rag.facts.match import match
+from rag.facts.match import match, slots_failed
 
 HOME = "湖州"
 
@@ -79,3 +79,29 @@ def test_match_refuses_a_district_of_another_city_named_as_the_home_places(table
 def test_match_does_not_answer_with_the_size_of_a_set(table):
     result = _match(table, "湖州企业掌握了多少项国家“卡脖子”技术？")
     assert all("set_size" not in f.flags for f in result.answers)
+
+
+def test_match_lets_a_years_report_answer_for_the_year_end(table):
+    facts, _, places = table
+    reported = next(f for f in facts if f.text == "370家" and "纳税超千万元" in f.sentence)
+    assert reported.period == "2013"
+    year_end = read_question("截至2013年底，湖州纳税超千万元的企业达到多少家？", HOME, known_places=places)
+    assert year_end.period == "2013-12" and "period" not in slots_failed(year_end, reported)
+    later = read_question("截至2014年底，湖州纳税超千万元的企业达到多少家？", HOME, known_places=places)
+    assert "period" in slots_failed(later, reported)
+
+
+def test_match_does_not_give_this_years_count_so_far_for_last_year(table):
+    result = _match(table, "莫干山高新区去年全年签约了多少个亿元以上项目？")
+    assert not result.answered
+    assert any(m.fact.text == "21个" and m.failed == ("period",) for m in result.near_misses)
+
+
+def test_match_wants_the_head_of_the_thing_asked(table):
+    result = _match(table, "湖州已经建成多少个海外仓？")
+    assert all(f.text != "6个" for f in result.answers)  # 6个海外招商联络处: 海外, not 仓
+
+
+def test_match_does_not_answer_a_count_with_a_bare_number(table):
+    result = _match(table, "莫干山高新区签约的高性能芯片项目有几个？")
+    assert all(f.unit for f in result.answers)
