@@ -47,6 +47,7 @@ from rag.facts.phrases import (
 from rag.models import Article
 from rag.verify import Figure, extract_figures
 
+SUBJECT_REACH = 150  # characters after a sentence that opens with a place within which its place still holds
 EXTRACT_VERSION = 9  # bump when the rows change: the index is rebuilt
 _CLAUSE = re.compile(r"[^，,；;？?！!。\n]+")
 _BACK_REFERENCE = re.compile(r"[该本](高新区|开发区|新区|园区|街道|区|县|镇)")
@@ -78,21 +79,28 @@ def extract_facts(article: Article, home_place: str) -> list[Fact]:
         headings=tuple(heading_years(article.text)),
     )
     facts: list[Fact] = []
-    paragraph_owner: str | None = None
     paragraph_period: PeriodReading | None = None  # "上半年，全市…。其中出口2848.0亿元": the same half year
     named: list[str] = []  # the places named so far, for "该高新区"
+    carried_owner: str | None = None  # the subject a sentence opened with, and where that sentence ended
+    carried_from = 0
     for start, end in split_sentences(article.text):
         sentence = article.text[start:end]
+        if "\n" in article.text[max(0, start - 2) : start + 1] or start - carried_from > SUBJECT_REACH:
+            carried_owner = None
         if "\n" in article.text[max(0, start - 2) : start + 1]:
-            paragraph_owner, paragraph_period = None, None
-        paragraph_owner = _referred_owner(sentence, named) or paragraph_owner
+            paragraph_period = None
+        referred = _referred_owner(sentence, named)
+        paragraph_owner = referred or carried_owner
         found = _sentence_facts(context, start, end, paragraph_owner, paragraph_period)
         facts.extend(found)
         stated = [f for f in found if f.period_text]
         if stated:
             last = stated[-1]
             paragraph_period = PeriodReading(last.period, last.period_text, last.as_of)
-        paragraph_owner = _leading_owner(context, sentence) or paragraph_owner
+        # A sentence's subject carries to the sentences just after it ("吴兴区…125户…。享受贷款贴息171户"), not
+        # through a report's page-long paragraph: after "安吉获得…称号。" the report is about the city again.
+        if leading := _leading_owner(context, sentence) or referred:
+            carried_owner, carried_from = leading, end
         named.extend(p.name for p in places_in(sentence, frozenset({owner})) if len(p.name) > 2)
     return facts
 

@@ -127,3 +127,11 @@ def test_extract_facts_gives_a_rank_to_who_holds_it_not_where_it_is_counted(rows
 def test_extract_facts_keeps_a_place_word_in_the_thing_counted(rows):
     assert _row(rows["003_5f0dfba9933f395f.txt"], "283个").indicator == "海外仓"
     assert _row(rows["004_90004a5f8ebd7398.txt"], "6个", "海外招商联络处").indicator == "海外招商联络处"
+
+
+def test_extract_facts_keeps_a_sentences_place_only_for_the_sentences_near_it(rows):
+    # In the work report's page-long paragraph "安吉获得…称号。" is an aside; 370家 later on is the city's.
+    report = rows["004_90004a5f8ebd7398.txt"]
+    assert _row(report, "370家", "纳税超千万元").owner == "湖州"
+    # In a news story the sentence after "吴兴区…125户" goes on about 吴兴区.
+    assert _row(rows["000_b906d9a3be0f9243.txt"], "171户").owner in ("吴兴区", "吴兴")
