@@ -16,7 +16,7 @@ so an inner-product search gives exactly the file store's BM25 scores (to float3
 frequencies sit in the build's `terms` collection. Milvus keys every collection by a vector field: the small
 ones carry a 2-d placeholder vector `_v`.
 
-One writer at a time: a row in `rag_<index>_lock` names the writer and an expiry a heartbeat keeps moving.
+One writer at a time: rag.store.milvus_lock's rows in `rag_<index>_writers`, safe against writers racing.
 """
 
 from __future__ import annotations
@@ -24,9 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import re
-import socket
 import threading
 import time
 import uuid
@@ -41,12 +39,13 @@ import numpy as np
 
 from rag.bm25 import BM25_B, BM25_K1, segment
 from rag.config import Settings
-from rag.errors import ArticleNotFoundError, IndexError_, IndexLockedError, IndexNotFoundError, StoreUnavailableError
+from rag.errors import ArticleNotFoundError, IndexError_, IndexNotFoundError, StoreUnavailableError
 from rag.facts.models import Fact
 from rag.lexicon.userdict import apply_user_words, words_from_manifest
 from rag.models import Article, Chunk
 from rag.store.base import Hits, SourceRecord, StoredChunk, check_built_embedder, faiss_id, text_sha
 from rag.store.files import FORMAT_VERSION
+from rag.store.milvus_lock import WriterLock
 
 if TYPE_CHECKING:
     from pymilvus import MilvusClient
@@ -57,8 +56,6 @@ if TYPE_CHECKING:
 KINDS = ("chunks", "articles", "facts", "terms", "meta")
 PART_CHARS = 16_000  # long texts are split into parts: a Milvus VARCHAR holds at most 65,535 bytes
 BATCH = 1000
-LOCK_TTL_S = 60.0
-LOCK_HEARTBEAT_S = 15.0
 LIVE_CHECK_S = 1.0  # a replica asks which build is live at most this often
 _NO_WORDS = 0  # word id 0 is never queried: it stands in the sparse vector of a chunk without words
 _TEXT = 65_535
@@ -466,18 +463,19 @@ class MilvusWriter:
         self.build = f"{time.strftime('%Y%m%dT%H%M%S')}_{uuid.uuid4().hex[:6]}"
         self.name = f"{self.prefix}_b{self.build}"
         self.extra_manifest: dict[str, Any] = {}
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._staged: dict[str, _StagedSource] = {}
         self._previous_manifest: dict[str, Any] = {}
         self._vectors: tuple[str, int, IndexType] | None = None
         self._client: MilvusClient
-        self._heartbeat: threading.Thread | None = None
-        self._stop = threading.Event()
+        self._lock: WriterLock | None = None
 
     def __enter__(self) -> MilvusWriter:
         self._client = connect(self.settings, create=True)
         try:
-            self._lock()
+            self._lock = WriterLock(
+                self._client, self.prefix, f"{self.settings.milvus_location} (index {self.settings.index_name!r})"
+            )
+            self._lock.acquire()
             self._drop_stale_builds()
             live = _live_row(self._client, self.prefix)
             if live is not None and not self.rebuild:
@@ -847,74 +845,10 @@ class MilvusWriter:
         for build in builds - keep:
             self._drop_build(f"{self.prefix}_b{build}")
 
-    # --- the writer lock ---
-
-    def _lock(self) -> None:
-        from pymilvus import DataType
-
-        name = f"{self.prefix}_lock"
-        if not self._client.has_collection(name):
-            schema = self._small_schema("key")
-            schema.add_field("owner", DataType.VARCHAR, max_length=256)
-            schema.add_field("expires", DataType.DOUBLE)
-            self._create(name, schema, {"_v": ("FLAT", "L2")})
-        _loaded(self._client, name)
-        held = self._lock_row()
-        if (
-            held is not None
-            and held["owner"] != self.owner
-            and _lock_is_held(str(held["owner"]), float(held["expires"]))
-        ):
-            raise IndexLockedError(f"{self.settings.milvus_location} (index {self.settings.index_name!r})")
-        self._write_lock()
-        time.sleep(0.05)  # two writers that both saw no lock: the later upsert wins, the other backs off
-        held = self._lock_row()
-        if held is None or held["owner"] != self.owner:
-            raise IndexLockedError(f"{self.settings.milvus_location} (index {self.settings.index_name!r})")
-        self._heartbeat = threading.Thread(target=self._beat, name="milvus-lock", daemon=True)
-        self._heartbeat.start()
-
-    def _lock_row(self) -> dict[str, Any] | None:
-        rows = self._client.get(f"{self.prefix}_lock", ids=["writer"], output_fields=["owner", "expires"])
-        return dict(rows[0]) if rows else None
-
-    def _write_lock(self) -> None:
-        row = {"key": "writer", "owner": self.owner, "expires": time.time() + LOCK_TTL_S, "_v": [0.0, 0.0]}
-        self._client.upsert(f"{self.prefix}_lock", [row])
-
-    def _beat(self) -> None:
-        while not self._stop.wait(LOCK_HEARTBEAT_S):
-            held = self._lock_row()
-            if held is None or held["owner"] != self.owner:
-                return
-            self._write_lock()
-
     def _unlock(self) -> None:
-        if self._heartbeat is None:
-            return
-        self._stop.set()
-        self._heartbeat.join()
-        self._heartbeat = None
-        held = self._lock_row()
-        if held is not None and held["owner"] == self.owner:
-            self._client.delete(f"{self.prefix}_lock", ids=["writer"])
-
-
-def _lock_is_held(owner: str, expires: float) -> bool:
-    """A lock is held until it expires, unless its writer ran on this machine and has died (kill -9)."""
-    if expires <= time.time():
-        return False
-    host, _, rest = owner.partition(":")
-    pid = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid.isdigit():
-        return True
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
 
 def _vocabulary(chunks: list[_StagedChunk]) -> tuple[dict[str, tuple[int, int]], dict[str, Any]]:
