@@ -55,6 +55,11 @@ def _stop(process: subprocess.Popen[str]) -> None:
 def milvus_server(tmp_path: Path, built_milvus: BuiltIndex) -> Iterator[str]:
     data = tmp_path / "milvus-data"
     shutil.copytree(built_milvus.root / "indexes" / "milvus.db", data)
+    yield from _served(data)
+
+
+def _served(data: Path) -> Iterator[str]:
+    """A `milvus-lite server` process over the folder `data`, on MILVUS_PORT, while the generator runs."""
     server = subprocess.Popen(
         [MILVUS_LITE, "server", "--data-dir", str(data), "--port", str(MILVUS_PORT)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
@@ -129,15 +134,7 @@ def test_two_replicas_share_one_milvus_and_follow_a_new_build(tmp_path, milvus_s
 @pytest.fixture
 def bare_milvus_server(tmp_path: Path) -> Iterator[str]:
     """A Milvus Lite server process over an empty folder."""
-    server = subprocess.Popen(
-        [MILVUS_LITE, "server", "--data-dir", str(tmp_path / "bare-milvus"), "--port", str(MILVUS_PORT)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        _wait_for_port(MILVUS_PORT, server)
-        yield f"http://127.0.0.1:{MILVUS_PORT}"
-    finally:
-        _stop(server)
+    yield from _served(tmp_path / "bare-milvus")
 
 
 def _race(locks: list[WriterLock]) -> list[WriterLock]:
