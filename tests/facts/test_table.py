@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.store import IndexWriter, open_reader
+from rag.store import open_reader, store_writer
 from tests.conftest import SEED_FILES
 
 
@@ -23,7 +23,7 @@ def test_index_reader_facts_filters_by_indicator_place_and_period(settings):
 
 
 def test_index_writer_delete_source_removes_its_rows(settings):
-    with IndexWriter(settings.index_dir) as writer:
+    with store_writer(settings) as writer:
         writer.delete_source("003_5f0dfba9933f395f.txt")
     facts = open_reader(settings).facts()
     assert facts and not any(f.source_file == "003_5f0dfba9933f395f.txt" for f in facts)

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from rag.bm25 import segment
-from rag.config import Settings
 from rag.errors import ConfigError
 from rag.lexicon.userdict import UserWord, apply_user_words, read_user_dict
 from rag.pipeline import ingest
@@ -57,7 +56,7 @@ def test_apply_user_words_keeps_names_whole_and_takes_them_back():
 
 
 def test_ingest_resegments_when_the_user_dict_changes(settings, user_dict):
-    with_names = Settings(corpus_dir=settings.corpus_dir, index_root=settings.index_root, user_dict=user_dict)
+    with_names = settings.model_copy(update={"user_dict": user_dict})  # the same store as `settings`
     report = ingest(with_names)
     assert report.rebuilt_because is not None and "user_dict" in report.rebuilt_because
     apply_user_words(())  # a fresh reader must bring the index's own words back
