@@ -12,7 +12,8 @@ Three checks, in order:
    jieba's place tag) must be named in the article of the best sentence: the answer is about that place.
    The article, not the chunk: a chunk about "高新区" may belong to an article that says "莫干山高新区".
    So must a year the question names ("2015年…"): the article states it, or is dated that year or the next
-   (a dated article's "去年").
+   (a dated article's "去年"). When the best sentence's article does not, the next best sentence whose own passage
+   (text and title) names them all may answer instead.
 2. Coverage (Chinese questions). The best sentence must hold enough of the question's words, weighted by
    rarity, with the words next to the question word ("用户数" in "5G用户数达到多少") counting three times
    (rag.evidence). A question that asks for a number needs a sentence with a figure of the thing it counts
