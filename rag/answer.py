@@ -128,6 +128,7 @@ class Retrieved:
     foreign: set[int]
     answerability: Answerability
     rows: CitedMatch | None = None  # the figures table's rows in the passages, matched; None: no figure asked
+    unnamed: frozenset[int] = frozenset()  # passages whose article does not name a place or year the question names
 
 
 class Answerer:
@@ -216,23 +217,27 @@ class Answerer:
             sentences, best_similarity = self._sentences_by_similarity(question, passages, foreign)
         else:
             sentences, best_similarity = rank_sentences(analysed, passages), 0.0
+        unnamed = self._unnamed(question, passages)
         verdict = judge(
             analysed,
             sentences,
             passages,
             foreign,
-            unnamed=self._unnamed(question, passages),
+            unnamed=unnamed,
+            naming=self._naming(question, passages) if any(unnamed.values()) else (),
             min_coverage=self.settings.answerable_min_coverage,
             min_similarity=self.settings.answerable_min_similarity,
             best_similarity=best_similarity,
         )
         if verdict.basis == "coverage":
-            sentences, verdict = self._paraphrase(question, passages, foreign, sentences, verdict)
+            sentences, verdict = self._paraphrase(
+                question, passages, foreign | self._not_naming(unnamed), sentences, verdict
+            )
         frame = read_question(question, self.settings.home_place, known_places=self._places)
         rows = cited_match(self.index, frame, passages, foreign, self._fact_weights) if asks_for_rows(frame) else None
         elsewhere = rows.elsewhere if rows else None
         verdict = decide(verdict, rows.match if rows else None, self.settings.home_place, elsewhere)
-        return Retrieved(analysed, passages, sentences, foreign, verdict, rows)
+        return Retrieved(analysed, passages, sentences, foreign, verdict, rows, frozenset(self._not_naming(unnamed)))
 
     def _read(self, question: str) -> Question:
         """The question as sentence scoring reads it. A Chinese question's words count through their other names
@@ -279,7 +284,7 @@ class Answerer:
     def _extractive_text(self, found: Retrieved, question: str) -> tuple[str, bool]:
         """The extractive answer, and whether it answers (a refusal lists related sentences, cited)."""
         language = extractive.question_language(question)
-        chosen = extractive.choose_sentences(found.question, found.sentences, found.foreign)
+        chosen = extractive.choose_sentences(found.question, found.sentences, found.foreign | found.unnamed)
         if found.answerability.answerable and found.rows is not None and found.rows.match.answered:
             return extractive.compose_rows(found.rows, language, next(iter(chosen), None)), True
         if found.answerability.answerable and chosen:
@@ -345,19 +350,36 @@ class Answerer:
             unnamed[article_id] = missing + [f"{y}年" for y in years if not covers_year(text, article.date, y)]
         return {i: unnamed[p.article_id] for i, p in enumerate(passages)}
 
+    @staticmethod
+    def _not_naming(unnamed: dict[int, list[str]]) -> set[int]:
+        return {i for i, missing in unnamed.items() if missing}
+
+    def _naming(self, question: str, passages: list[Passage]) -> set[int]:
+        """The passages whose own text and title name every place (beyond the known ones) and year the question
+        names."""
+        places = other_places(question, self._places, self.settings.home_place)
+        years = named_years(question)
+        naming = set()
+        for i, passage in enumerate(passages):
+            text = normalise(f"{passage.title}{passage.text}")
+            if all(mentions(text, x) for x in places) and all(covers_year(text, None, y) for y in years):
+                naming.add(i)
+        return naming
+
     def _paraphrase(
         self,
         question: str,
         passages: list[Passage],
-        foreign: set[int],
+        excluded: set[int],
         sentences: list[Sentence],
         verdict: Answerability,
     ) -> tuple[list[Sentence], Answerability]:
         """A question that says in other words what a sentence says ("织机出毛病的频率" for "织机故障率") shares too
         few words with it for coverage: the sentence that holds the figure asked and is nearest in meaning answers
         when it is near enough. The place, year and figure checks have already passed; the figures table's check
-        (decide) still follows."""
-        nearby = [i for i in range(len(passages)) if i not in foreign][:CROSS_LINGUAL_PASSAGES]
+        (decide) still follows. `excluded`: passages about another place, or whose article does not name the place or
+        year asked."""
+        nearby = [i for i in range(len(passages)) if i not in excluded][:CROSS_LINGUAL_PASSAGES]
         fitting = [s for s in sentences if s.fits and s.passage in nearby]
         if not fitting:
             return sentences, verdict

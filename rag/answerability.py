@@ -12,7 +12,8 @@ Three checks, in order:
    jieba's place tag) must be named in the article of the best sentence: the answer is about that place.
    The article, not the chunk: a chunk about "高新区" may belong to an article that says "莫干山高新区".
    So must a year the question names ("2015年…"): the article states it, or is dated that year or the next
-   (a dated article's "去年").
+   (a dated article's "去年"). When the best sentence's article does not, the next best sentence whose own passage
+   (text and title) names them all may answer instead.
 2. Coverage (Chinese questions). The best sentence must hold enough of the question's words, weighted by
    rarity, with the words next to the question word ("用户数" in "5G用户数达到多少") counting three times
    (rag.evidence). A question that asks for a number needs a sentence with a figure of the thing it counts
@@ -29,7 +30,7 @@ The thresholds are settings, calibrated on the development questions (`rag eval`
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -136,13 +137,14 @@ def judge(
     foreign: set[int],
     *,
     unnamed: Mapping[int, Sequence[str]] | None = None,
+    naming: Collection[int] = (),
     min_coverage: float,
     min_similarity: float,
     best_similarity: float,
 ) -> Answerability:
     """Decide from the ranked sentences (rag.evidence) of `passages`, `foreign` holding the indexes of
-    passages about another place and `unnamed` the places (`other_places`) and years (`named_years`) the question
-    names that each passage's article does not."""
+    passages about another place, `unnamed` the places (`other_places`) and years (`named_years`) the question
+    names that each passage's article does not, and `naming` the passages whose own text and title name them all."""
     if not passages:
         return Answerability(False, 0.0, "no passage matched the question", "passages")
     usable = [s for s in sentences if s.passage not in foreign and s.fits]
@@ -161,8 +163,14 @@ def judge(
         return Answerability(False, 0.0, f"no passage states a figure of {_asked_things(question)}", "no_figure")
     best = usable[0]
     if not_named := (unnamed or {}).get(best.passage):
-        reason = f"the best passage's article does not mention {'、'.join(not_named)}"
-        return Answerability(False, best.coverage, reason, "unnamed")
+        # The best sentence's article does not name the place or year asked. A later sentence may still answer when
+        # its own passage (text and title) names them: "新增血透机60台" under the title "2014年…政府工作报告", below a
+        # sentence about 机器人 from an undated page. Its article alone will not do: a long article names many places.
+        named = [s for s in usable if s.passage in naming]
+        if not named:
+            reason = f"the best passage's article does not mention {'、'.join(not_named)}"
+            return Answerability(False, best.coverage, reason, "unnamed")
+        best = named[0]
     elsewhere = [s for s in sentences if s.passage in foreign and s.fits]
     if elsewhere and elsewhere[0].coverage - best.coverage >= FOREIGN_MARGIN:
         place = passage_place(passages[elsewhere[0].passage])

@@ -26,7 +26,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rag.bm25 import STOPWORDS, cut_words, segment
 from rag.chunking import split_sentences
@@ -81,6 +81,10 @@ _NOT_QUALIFYING_TAGS = frozenset(["ns", "nr", "vn", "s"])
 _SCOPE_WORDS = frozenset(["全市", "全县", "全区", "全省", "全国", "我市", "本市", "全镇", "市区", "县区"])
 _TIME = re.compile(r"(?:19|20)\d\d|\d{1,2}|[0-9]{1,2}月(?:底|初|末)?")
 _CJK = re.compile(r"[\u3400-\u9fff]")
+_AMOUNT_SUFFIX = re.compile(r"(?:总额|金额|总量|数量|总数|额|量|数)$")  # "how much of" a thing: 用户数, 贷款总额
+# Tags (first letter) jieba gives a lone character that heads a compound it cut off: 仓 nr, 厂 zg, 机 n, 桩 q.
+_NOMINAL_CHAR_TAGS = frozenset("nzqk")
+HEADED_COMPOUND = 3  # characters from which a counted thing's last one (its head) must be named
 FOCUS_BOOST = 3.0
 FOCUS_SPAN = 2  # content words on each side of the question word
 CONTEXT_CREDIT = 0.5  # a word found only in a neighbouring sentence or the title
@@ -90,7 +94,7 @@ LAYOUT_CACHE_SIZE = 8192  # chunks whose sentence layout is kept; a few MB for a
 
 @dataclass(frozen=True)
 class Counted:
-    """What one asked figure counts: "多少家外包加工户" -> thing 加工, measure 家; "用户数达到多少" -> thing 用户数."""
+    """What one asked figure counts: "多少家外包加工户" -> 加工户, measure 家; "用户数达到多少" -> thing 用户数."""
 
     thing: str | None
     measure: str | None  # a telling measure word asked with (_TELLING_MEASURES)
@@ -138,8 +142,21 @@ def analyse_question(
         weights=weights,
         wants_figure=bool(_WANTS_FIGURE.search(question)),
         cross_lingual=cross_lingual,
-        counted=() if cross_lingual else counted_things(question),
+        counted=() if cross_lingual else _in_corpus_words(counted_things(question), document_frequencies),
     )
+
+
+def _in_corpus_words(
+    counted: tuple[Counted, ...], document_frequencies: Callable[[Iterable[str]], dict[str, int]]
+) -> tuple[Counted, ...]:
+    """The counted things with only the qualifiers the corpus uses as words. A qualifier no passage holds is the
+    asker's own wording ("代加工小厂" for "外协厂", "挥发性有机物" for "VOC"): requiring it literally refuses every
+    sentence, while one the corpus does use ("省级" in "省级众创空间") tells figures apart."""
+    qualifiers = {q for c in counted for q in c.qualifiers}
+    if not qualifiers:
+        return counted
+    used = document_frequencies(qualifiers)
+    return tuple(replace(c, qualifiers=tuple(q for q in c.qualifiers if used.get(q))) for c in counted)
 
 
 def is_cross_lingual(question: str) -> bool:
@@ -162,9 +179,9 @@ def counted_things(question: str) -> tuple[Counted, ...]:
         leading = _MEASURE_WORD.match(after)  # "多少家…"; "几家" holds its own
         measure = leading.group() if leading else asking.group()[-1]
         after = after[leading.end() :] if leading else after
-        thing, qualifiers = _phrase_after(_tagged(after))
+        thing, qualifiers = _phrase_after(_compounds(_tagged(after)))
         if thing is None:
-            thing, qualifiers = _phrase_before(_tagged(clause[: asking.start()]))
+            thing, qualifiers = _phrase_before(_compounds(_tagged(clause[: asking.start()])))
         telling = measure if measure in _TELLING_MEASURES else None
         if not (thing or telling):
             return ()
@@ -173,10 +190,20 @@ def counted_things(question: str) -> tuple[Counted, ...]:
 
 
 def names(text: str, thing: str) -> bool:
-    """Whether `text` names `thing` in at least half its characters ("总长度近10公里" names 全长)."""
+    """Whether `text` names `thing` in at least half its characters ("总长度近10公里" names 全长), its head among them
+    when it is a compound of three or more: a Chinese compound ends in what it is (海外仓 is a 仓, not a 海外招商
+    联络处; 外协厂 and 小厂 are both 厂), before a suffix that says "how much of it" (用户数: 用户)."""
     text = _normalised_clause(text)
+    if thing in text:
+        return True
     chars = set(thing)
-    return thing in text or sum(1 for ch in chars if ch in text) >= math.ceil(len(chars) / 2)
+    if sum(1 for ch in chars if ch in text) < math.ceil(len(chars) / 2):
+        return False
+    return len(thing) < HEADED_COMPOUND or _head(thing) in text
+
+
+def _head(thing: str) -> str:
+    return _AMOUNT_SUFFIX.sub("", thing)[-1:] or thing[-1]
 
 
 def load_word_models() -> None:
@@ -367,6 +394,27 @@ def _tagged(text: str) -> list[tuple[str, str]]:
     import jieba.posseg
 
     return [(normalise(p.word), p.flag) for p in jieba.posseg.cut(text) if normalise(p.word)]
+
+
+def _compounds(words: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The words with a lone nominal character joined to the word before it: jieba cuts "海外仓" into 海外 + 仓 and
+    "污水厂" into 污水 + 厂, and the thing counted is the whole compound, headed by that character."""
+    joined: list[tuple[str, str]] = []
+    for word, tag in words:
+        before = joined[-1][0] if joined else ""
+        if (
+            len(word) == 1
+            and _CJK.match(word)
+            and tag[:1] in _NOMINAL_CHAR_TAGS
+            and len(before) >= 2
+            and _CJK.search(before)
+            and before not in _QUESTION_WORDS
+            and before not in STOPWORDS
+        ):
+            joined[-1] = (before + word, "n")
+        else:
+            joined.append((word, tag))
+    return joined
 
 
 def _names_a_thing(word: str, tag: str) -> bool:

@@ -173,6 +173,32 @@ def test_a_paraphrase_is_answered_from_the_sentence_it_rewords(answerer: Answere
     assert answer.verification.ok
 
 
+@pytest.mark.parametrize(
+    ("question", "figure"),
+    [
+        # "新增血透机60台" in the 2014 work report (004), below a sentence about 工业机器人 from an undated page: the
+        # year check skips the sentence whose article does not name 2014.
+        pytest.param(
+            "为了方便尿毒症病人做透析，湖州2014年准备添置多少台透析机器？", "60台", id="year-named-lower-down"
+        ),
+        # "整合4000家外协厂产能" (004): 代加工 is the asker's word, which the corpus never uses; 家 counts.
+        pytest.param(
+            "织里镇的共享工厂试点，把多少家代加工小作坊的产能拉了进来？", "4000家", id="qualifier-of-the-asker"
+        ),
+        # "杭州已有283个海外仓" (003, 杭州日报): the question names Hangzhou, and the compound 海外仓 is its head 仓.
+        pytest.param("杭州现已建成多少个海外仓？", "283个", id="compound-named-in-full"),
+    ],
+)
+def test_a_reworded_figure_question_is_answered_from_the_sentence_that_states_it(
+    answerer: Answerer, question: str, figure: str
+) -> None:
+    answer = answerer.ask(question)
+
+    assert answer.answerable, answer.reason
+    assert figure in answer.answer.splitlines()[1]
+    assert answer.verification.ok
+
+
 # Answered by meaning, then confirmed by the figures table's row ("facts_row"); refused for the words it lacks.
 @pytest.mark.parametrize(
     ("min_similarity", "answerable", "basis"), [(0.8, True, "facts_row"), (1.01, False, "coverage")]
@@ -212,6 +238,11 @@ def test_a_question_naming_the_other_city_is_answered_from_its_paper(answerer: A
         pytest.param("湖州企业共掌握了多少项国家“卡脖子”技术？", id="da-015-one-of-a-set"),
         pytest.param("2015年湖州地区生产总值是多少？", id="a-year-no-article-covers"),
         pytest.param("去年湖州新增省级众创空间多少家？", id="national-not-provincial"),
+        # 004 has "6个海外招商联络处" and 003 Hangzhou's 海外仓: a 海外仓 is a 仓, and no article counts Huzhou's.
+        pytest.param("截至目前湖州拥有多少个海外仓？", id="compound-with-another-head"),
+        # 000's "总投资3.5亿元的乐博透平机械…项目" is not 西塞科学谷's; 002's long article names the 谷 and another
+        # project's 总投资12亿元 three chunks apart: a later sentence must name the place in its own passage.
+        pytest.param("西塞科学谷项目总共投资多少亿元？", id="place-named-elsewhere-in-a-long-article"),
     ],
 )
 def test_unanswerable_question_is_refused_with_a_reason(answerer: Answerer, question: str) -> None:
@@ -379,7 +410,9 @@ def test_analyse_question_marks_english_as_cross_lingual() -> None:
     [
         ("截至5月底，湖州全市5G用户数达到多少？", [Counted("用户数", None)]),
         ("推出了多少项具体量化的帮扶措施？", [Counted("措施", None)]),
-        ("一共汇聚了多少家外包加工户？", [Counted("加工", "家")]),
+        ("一共汇聚了多少家外包加工户？", [Counted("加工户", "家")]),  # jieba: 加工 + 户, one compound
+        ("湖州现在一共有多少个海外仓？", [Counted("海外仓", None)]),  # jieba: 海外 + 仓
+        ("全市建设了多少座污水厂？", [Counted("污水厂", "座")]),
         ("今年计划新增绿道多少公里？", [Counted("绿道", None)]),
         ("固定资产投资完成多少？增长多少？", [Counted("投资", None, ("固定资产",)), Counted("增长", None)]),
         ("全市有几家上市公司？", [Counted("上市公司", "家")]),
@@ -400,6 +433,10 @@ def test_counted_things_says_what_each_asked_figure_counts(question: str, counte
         ("建设5G基站773个", "用户数", False),
         ("加快双千兆进村入户", "用户数", False),  # one character of three
         ("全市5G用户数达到120万户", "用户数", True),
+        ("组建欧盟、东盟等6个海外招商联络处", "海外仓", False),  # two characters of three, but not the head 仓
+        ("杭州已有283个海外仓", "海外仓", True),
+        ("整合4000家外协厂产能", "小厂", True),  # the head 厂
+        ("享受贷款贴息171户", "贷款总额", True),  # the head of 贷款总额 is 款: 总额 says how much of it
     ],
 )
 def test_names_needs_half_the_characters_of_the_thing(text: str, thing: str, named: bool) -> None:
@@ -523,6 +560,28 @@ def test_judge_accepts_a_well_covered_local_figure() -> None:
 
     assert verdict.answerable and verdict.reason == ""
     assert verdict.confidence == 0.9
+
+
+YEAR_QUESTION = Question(
+    text="2014年新增多少台机器？", weights={"机器": 1.0, "新增": 1.0}, wants_figure=True, cross_lingual=False
+)
+UNDATED = _passage("开设工业机器人等12个特色班次。")
+REPORT = _passage("新增血透机60台。", title="2014年湖州市政府工作报告")
+
+
+@pytest.mark.parametrize(("naming", "answerable"), [({1}, True), (set(), False)])
+def test_judge_skips_a_best_sentence_whose_article_does_not_name_the_year_for_a_passage_that_does(
+    naming: set[int], answerable: bool
+) -> None:
+    passages = [UNDATED, REPORT]
+    sentences = [_sentence(0, UNDATED.text, 0.6), _sentence(1, REPORT.text, 0.5)]
+    unnamed = {0: ["2014年"], 1: [] if naming else ["2014年"]}
+
+    verdict = judge(YEAR_QUESTION, sentences, passages, set(), unnamed=unnamed, naming=naming, **THRESHOLDS)
+
+    assert verdict.answerable is answerable
+    assert verdict.confidence == (0.5 if answerable else 0.6)
+    assert verdict.basis == ("sentences" if answerable else "unnamed")
 
 
 def test_judge_without_passages_refuses() -> None:
