@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 from rag.facts.models import Flag, Frame, Kind, Measure, Operation
 from rag.facts.owners import owner_name, places_in, subject
+from rag.facts.pairs import split_pair
 from rag.facts.periods import ReferenceDate, read_period
 from rag.facts.phrases import (
     CLASSIFIERS,
@@ -69,8 +70,9 @@ def read_question(
     owner, within = _owner(text, home_place, frozenset(known_places))
     parts: list[Frame] = []
     operation: Operation = "value"
-    previous_clause = ""
-    for clause in (m.group() for m in _CLAUSES.finditer(text)):
+    previous_clause = plain = ""
+    for found in _CLAUSES.finditer(text):
+        clause = found.group()
         if _DIFFERENCE.search(clause) and parts:
             operation = "difference"
             continue
@@ -78,11 +80,16 @@ def read_question(
             operation = "sum"
             continue
         if not _ASKING.search(clause):
+            plain = clause
             continue
-        previous = parts[-1] if parts else None
-        part = _part(question, clause, owner, previous, previous_clause, reference_date, text)
-        parts.append(part.model_copy(update={"owner_within": within}))
-        previous_clause = clause
+        pair = split_pair(clause, plain)
+        for piece in pair.clauses if pair else (clause,):
+            previous = parts[-1] if parts else None
+            part = _part(question, piece, owner, previous, previous_clause, reference_date, text, found.start())
+            parts.append(part.model_copy(update={"owner_within": within}))
+            previous_clause = piece
+        operation = pair.operation if pair else operation
+        plain = ""
     if not parts:
         return Frame(question=question, indicator=None, owner=owner, owner_within=within, wants_figure=False)
     if operation == "value":
@@ -101,12 +108,15 @@ def _part(
     previous_clause: str,
     reference: ReferenceDate | None,
     text: str,
+    at: int,
 ) -> Frame:
+    """One asked figure; `clause` may be one the question's clause was split into (rag.facts.pairs), `at` is where
+    the question's clause starts: the time said before it is its time."""
     asking = _ASKING.search(clause)
     assert asking is not None
     rest = clause[asking.end() :]
     rest = rest[1:] if rest[:1] in CLASSIFIERS else rest  # "多少项国家…技术": jieba would glue 项 to 国家
-    before, after = words_of(clause[: asking.start()]), words_of(rest)
+    before, after = _without_cue_tail(words_of(clause[: asking.start()])), words_of(rest)
     thing_after = phrase_after(after)
     indicator = (thing_after if len(thing_after) > 1 else "") or phrase_before(before_growth(before))
     verbs: tuple[str, ...] = ()
@@ -118,7 +128,7 @@ def _part(
     indicator = indicator or last_verb(before)
     reading = read_period(clause, reference)
     if reading.period is None and reading.as_of is None:
-        reading = read_period(text[: text.index(clause)], reference) if previous is None else reading
+        reading = read_period(text[:at], reference) if previous is None else reading
     kind = _kind(clause)
     measure = _measure(clause, clause[: asking.start()], indicator)
     continues = previous is not None and reading.text == "" and kind is None
@@ -139,6 +149,16 @@ def _part(
         clause=clause,
         anchors=_anchors(text),
     )
+
+
+def _without_cue_tail(words: list[Word]) -> list[Word]:
+    """ "实到外资的目标" names 外资: a kind word after the thing says what kind of figure is asked (read from the
+    clause by `_kind`), not what it counts."""
+    end = len(words)
+    while end > 1 and (words[end - 1].text in TARGET_WORDS or words[end - 1].text in FORECAST_WORDS):
+        end -= 1
+        end -= words[end - 1].text == "的"
+    return words[:end]
 
 
 def _asked_unit(after_asking: str) -> str:
