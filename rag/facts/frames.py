@@ -85,7 +85,9 @@ def read_question(
         pair = split_pair(clause, plain)
         for piece in pair.clauses if pair else (clause,):
             previous = parts[-1] if parts else None
-            part = _part(question, piece, owner, previous, previous_clause, reference_date, text, found.start())
+            # Each of a pair names its own thing when it names one: "省级绿道" after "城乡绿道" is not the same.
+            said_before = "" if pair else previous_clause
+            part = _part(question, piece, owner, previous, said_before, reference_date, text, found.start())
             parts.append(part.model_copy(update={"owner_within": within}))
             previous_clause = piece
         operation = pair.operation if pair else operation

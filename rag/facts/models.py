@@ -94,6 +94,7 @@ class FactMatch(BaseModel):
     computed: float | None = None
     arithmetic: str = ""  # "94+40=134个"
     near_misses: tuple[NearMiss, ...] = ()
+    found: tuple[Fact, ...] = ()  # unanswered: the rows of the parts that do fit ("出口" of "出口比进口多多少")
     reason: str = ""  # for people, in Chinese: which slot no row fits, and what was found instead
 
     @property

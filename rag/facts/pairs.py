@@ -27,11 +27,13 @@ from rag.facts.phrases import words_of
 
 _ASKING = re.compile(r"(?:多少|几)")
 _COMPARE_VERB = re.compile(
-    r"(?:多出|高出|超出|多了|少了|高了|低了|增加了?|减少了?|增长了?|下降了?|多|少|高|低)(?=多少|几)"
+    r"(?:提高了?|提升了?|降低了?|上升了?|增加了?|减少了?|增长了?|下降了?|多出|高出|超出|多了|少了|高了|低了|多|少|高|低)"
+    r"(?=多少|几)"
 )
-_GROWTH_VERB = re.compile(r"增加|减少|增长|下降")
+_GROWTH_VERB = re.compile(r"提高|提升|降低|上升|增加|减少|增长|下降")
 # A base of comparison that is only a time: "上年", "去年同期", "2013年".
 _TIME_WORDS = re.compile(r"^(?:(?:19|20)\d\d年|今年|去年|上年|前年|同期|年初|年底|上半年|下半年|的)+$")
+_TIME_PREFIX = re.compile(r"^(?:(?:19|20)\d\d年|今年|去年|上年|前年|上半年|下半年|的)+")
 _WRITTEN_YEAR = re.compile(r"(?:19|20)\d\d年")
 _CONJUNCTIONS = frozenset(["和", "与", "及", "以及", "跟", "、"])
 _SUM_WORDS = re.compile(r"合计|加起来|加在一起|总共|一共|共计|总计|总和|之和")
@@ -43,8 +45,8 @@ _BACK_REFERENCE = re.compile(r"^(?:这|那)?(?:两|二|三|几)(?:个|项|家|�
 _WHOLE_END = re.compile(r"(?:当中|之中|中|里)$")
 _NOT_PART = re.compile(r"^(?:其中)?非(?P<part>.+?)(?P<rest>(?:有|是|为|共有)?(?:多少|几).*)$")
 _EXCEPT_PART = re.compile(
-    r"^(?:其中)?除(?:了|去)?(?P<part>.+?)(?:以外|之外|外)[的，,]?(?:其他|其余|其它)?(?:的)?"
-    r"(?P<rest>(?:有|是|为|共有)?(?:多少|几).*)$"
+    r"^(?:其中)?除(?:了|去)?(?P<part>.+?)(?:以外|之外|外)[的，,]?(?:其他|其余|其它|还有)?(?:的)?"
+    r"(?:[^多几有是为]{0,8}?)(?P<rest>(?:有|是|为|共有)?(?:多少|几).*)$"
 )
 
 
@@ -106,6 +108,9 @@ def _conjuncts(text: str) -> list[str]:
             start = word.end
     pieces.append(text[start:])
     pieces = [p.removesuffix("的") for p in pieces]
+    # "2013年和2014年新增建设用地指标": a conjunct that is only a time shares the thing the last one names.
+    thing = _TIME_PREFIX.sub("", pieces[-1])
+    pieces = [p + thing if _TIME_WORDS.match(p) else p for p in pieces]
     return pieces if all(re.search(r"[\u3400-\u9fff]{2}", p) for p in pieces) else [text]
 
 
