@@ -16,7 +16,11 @@ from rag.facts.pairs import Pair, split_pair
             "",
             Pair("difference", ("2013年全市固定资产投资多少亿元", "社会消费品零售总额多少亿元")),
         ),
-        ("农村居民人均纯收入比城镇居民低了多少元", "", Pair("difference", ("农村居民人均纯收入多少元", "城镇居民多少元"))),
+        (
+            "农村居民人均纯收入比城镇居民低了多少元",
+            "",
+            Pair("difference", ("农村居民人均纯收入多少元", "城镇居民多少元")),
+        ),
         ("2014年的目标比2013年多几个", "", Pair("difference", ("2014年的目标几个", "2013年几个"))),
         # a coordination under a sum or 分别, in the asking clause or in the one before it
         (
@@ -36,13 +40,21 @@ from rag.facts.pairs import Pair, split_pair
             Pair("list", ("2013年新增建设用地指标多少", "2014年新增建设用地指标多少")),
         ),
         # a remainder: X中，非Y / 除Y以外
-        ("非市重点项目有几个", "引进的人才创业项目中", Pair("difference", ("引进的人才创业项目有几个", "市重点项目有几个"))),
+        (
+            "非市重点项目有几个",
+            "引进的人才创业项目中",
+            Pair("difference", ("引进的人才创业项目有几个", "市重点项目有几个")),
+        ),
         (
             "除出口以外的进口是多少亿美元",
             "外贸进出口总额当中",
             Pair("difference", ("外贸进出口总额是多少亿美元", "出口是多少亿美元")),
         ),
-        ("累计建成的绿道中非省级绿道有多少公里", "", Pair("difference", ("累计建成的绿道有多少公里", "省级绿道有多少公里"))),
+        (
+            "累计建成的绿道中非省级绿道有多少公里",
+            "",
+            Pair("difference", ("累计建成的绿道有多少公里", "省级绿道有多少公里")),
+        ),
     ],
 )
 def test_split_pair_reads_two_things_in_one_clause(clause: str, previous: str, pair: Pair) -> None:
