@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 from rag.facts.models import Flag, Frame, Kind, Measure, Operation
 from rag.facts.owners import owner_name, places_in, subject
-from rag.facts.pairs import split_pair
+from rag.facts.pairs import SUM_WORDS, split_pair
 from rag.facts.periods import ReferenceDate, read_period
 from rag.facts.phrases import (
     CLASSIFIERS,
@@ -45,7 +45,6 @@ _ASKING = re.compile(r"多少|多大|多长|多高|多远|几(?=[个项家所位
 _QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,12})[”\"」』]")
 _NOT_A_FIGURE = re.compile(r"哪|什么|谁|怎样|怎么|如何|为何|为什么|是否")
 _DIFFERENCE = re.compile(r"差多少|多出|少了?多少|多了?多少|相差|差距|还差|增加了多少(?=.*比)")
-_SUM = re.compile(r"合计|加起来|总共|一共|共计|总和|之和")
 _RATIO = re.compile(r"几倍|多少倍|占.{0,8}(?:比例|比重|多少)")
 _RANK = re.compile(r"第几|排名|排第|位次")
 _LIST = re.compile(r"哪些|分别|各")
@@ -76,7 +75,7 @@ def read_question(
         if _DIFFERENCE.search(clause) and parts:
             operation = "difference"
             continue
-        if _SUM.search(clause) and parts:
+        if SUM_WORDS.search(clause) and parts:
             operation = "sum"
             continue
         if not _ASKING.search(clause):
@@ -241,7 +240,7 @@ def _operation(text: str, n_parts: int) -> Operation:
         return "ratio"
     if _RANK.search(text):
         return "rank"
-    if _SUM.search(text) and n_parts > 1:
+    if SUM_WORDS.search(text) and n_parts > 1:
         return "sum"
     if _LIST.search(text) and not _NOT_A_FIGURE.search(text):
         return "list"

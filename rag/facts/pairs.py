@@ -36,7 +36,7 @@ _TIME_WORDS = re.compile(r"^(?:(?:19|20)\d\d年|今年|去年|上年|前年|同�
 _TIME_PREFIX = re.compile(r"^(?:(?:19|20)\d\d年|今年|去年|上年|前年|上半年|下半年|的)+")
 _WRITTEN_YEAR = re.compile(r"(?:19|20)\d\d年")
 _CONJUNCTIONS = frozenset(["和", "与", "及", "以及", "跟", "、"])
-_SUM_WORDS = re.compile(r"合计|加起来|加在一起|总共|一共|共计|总计|总和|之和")
+SUM_WORDS = re.compile(r"合计|加起来|加在一起|总共|一共|共计|总计|总和|之和")
 _EACH_WORDS = re.compile(r"分别|各自|各")
 # The words between the coordinated things and the asking word: "…分别是", "…加起来一共有".
 _LINKING_TAIL = re.compile(r"(?:分别|各自|各|都|一共|总共|共计|合计|加起来|总计|共|是|为|有|达到|达|的)+$")
@@ -85,16 +85,16 @@ def _coordination(clause: str, previous: str) -> Pair | None:
     if asking is None:
         return None
     said = clause[: asking.start()]
-    if not (_SUM_WORDS.search(clause) or _EACH_WORDS.search(said) or _EACH_WORDS.search(previous)):
+    if not (SUM_WORDS.search(clause) or _EACH_WORDS.search(said) or _EACH_WORDS.search(previous)):
         return None
-    operation: Operation = "sum" if _SUM_WORDS.search(clause) else "list"
+    operation: Operation = "sum" if SUM_WORDS.search(clause) else "list"
     things = _conjuncts(_LINKING_TAIL.sub("", said))
     if len(things) >= 2:
         return Pair(operation, tuple(thing + clause[asking.start() :] for thing in things))
     things = _conjuncts(_LINKING_TAIL.sub("", previous))
     if len(things) < 2:
         return None
-    asked = _after_back_reference(_SUM_WORDS.sub("", clause), things[-1])
+    asked = _after_back_reference(SUM_WORDS.sub("", clause), things[-1])
     return Pair(operation, tuple(thing + asked for thing in things))
 
 
