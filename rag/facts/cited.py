@@ -64,7 +64,7 @@ def _holds(passage: Passage, fact: Fact) -> bool:
 _KINDS = {"actual": "实际数", "target": "目标或计划", "forecast": "预计数"}
 _FLAGS = {"cumulative": "累计", "credit": "授信额", "disbursed": "发放额", "set_size": "所属集合的大小"}
 PROMPT_ROWS = 6
-COMPUTED = ("sum", "difference", "ratio")  # operations whose answer is a figure worked out from the rows
+COMPUTED = ("sum", "difference", "remainder", "ratio")  # operations whose answer is a figure worked out from the rows
 
 
 def prompt_lines(cited: CitedMatch) -> list[str]:

@@ -300,16 +300,23 @@ def _kind_word(kind: str, fact: Fact) -> str:
 
 
 def _compute(frame: Frame, answers: Sequence[Fact]) -> tuple[float | None, str]:
-    if frame.operation not in ("sum", "difference", "ratio") or len(answers) < 2:
+    if frame.operation not in ("sum", "difference", "remainder", "ratio") or len(answers) < 2:
         return None, ""
     if frame.operation != "ratio" and len({_base_unit(f) for f in answers}) > 1:
         return None, ""  # 144.6亿元 and 10.6亿美元 do not add up; see rag.generate.extractive for what is said
+    if len({f.id for f in answers}) < len(answers):
+        return None, ""  # two parts read off one figure: the question was not split where the rows are
     first, second = answers[0], answers[1]
     scale, unit = _display_scale(first)
     if frame.operation == "sum":
         total = sum(f.value for f in answers)
         terms = "+".join(_number(f.value / scale) for f in answers)
         return total, f"{terms}={_number(total / scale)}{unit}"
+    if frame.operation == "remainder":
+        if first.value <= second.value:
+            return None, ""  # a part as large as its whole: the rows are not the whole and the part asked
+        terms = f"{_number(first.value / scale)}-{_number(second.value / scale)}"
+        return first.value - second.value, f"{terms}={_number((first.value - second.value) / scale)}{unit}"
     if frame.operation == "difference":
         high, low = (first, second) if first.value >= second.value else (second, first)
         difference = high.value - low.value

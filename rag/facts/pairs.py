@@ -5,7 +5,7 @@
     split_pair("两个项目投资一共多少亿元", "签约的高效能电机项目和MEMS射频芯片项目")
     # Pair("sum", ("签约的高效能电机项目投资多少亿元", "MEMS射频芯片项目投资多少亿元"))
     split_pair("非省级绿道有多少公里", "累计建成的城乡绿道中")
-    # Pair("difference", ("累计建成的城乡绿道有多少公里", "省级绿道有多少公里"))
+    # Pair("remainder", ("累计建成的城乡绿道有多少公里", "省级绿道有多少公里"))
 
 Writers put two figures in one clause in three ways:
 - a comparison, "A比B多/高/少/低（出/了）多少…": the difference of A and B. B may name only what differs from A
@@ -13,7 +13,7 @@ Writers put two figures in one clause in three ways:
   figures: a base that is only a time word, with no year written, is left to the growth reading;
 - a coordination under a sum or 分别, "A和B（两个项目）一共多少…", "A、B加起来多少…", "A和B分别是多少": one part
   for each conjunct, with what the clause asks ("投资多少亿元") after each;
-- a remainder, "X中，非Y有多少…", "X中除Y以外…": X less Y.
+- a remainder, "X中，非Y有多少…", "X中除Y以外…": X less Y, where X must be the larger.
 `previous` is the clause before, when it asks nothing itself: the coordination or the whole may be said there.
 """
 
@@ -39,7 +39,7 @@ _CONJUNCTIONS = frozenset(["和", "与", "及", "以及", "跟", "、"])
 SUM_WORDS = re.compile(r"合计|加起来|加在一起|总共|一共|共计|总计|总和|之和")
 _EACH_WORDS = re.compile(r"分别|各自|各")
 # The words between the coordinated things and the asking word: "…分别是", "…加起来一共有".
-_LINKING_TAIL = re.compile(r"(?:分别|各自|各|都|一共|总共|共计|合计|加起来|总计|共|是|为|有|达到|达|的)+$")
+_LINKING_TAIL = re.compile(r"(?:分别|各自|各|都|一共|总共|共计|合计|加起来|总计|共|是|为|有|达到|达)+$")
 # "两个项目", "这两者", "二者": the two things named before.
 _BACK_REFERENCE = re.compile(r"^(?:这|那)?(?:两|二|三|几)(?:个|项|家|者|类|种|笔|批|所|座|条)?")
 _WHOLE_END = re.compile(r"(?:当中|之中|中|里)$")
@@ -107,11 +107,21 @@ def _conjuncts(text: str) -> list[str]:
             pieces.append(text[start : word.start])
             start = word.end
     pieces.append(text[start:])
+    if not all(_names_a_thing(p) for p in pieces):
+        return [text]  # "新增和改造了多少公里": two actions on one thing, one figure
     pieces = [p.removesuffix("的") for p in pieces]
     # "2013年和2014年新增建设用地指标": a conjunct that is only a time shares the thing the last one names.
     thing = _TIME_PREFIX.sub("", pieces[-1])
     pieces = [p + thing if _TIME_WORDS.match(p) else p for p in pieces]
     return pieces if all(re.search(r"[\u3400-\u9fff]{2}", p) for p in pieces) else [text]
+
+
+def _names_a_thing(conjunct: str) -> bool:
+    """A conjunct ends in a noun ("…项目"), a time ("2013年"), or 的 ("获得贷款支持的": those who got it)."""
+    words = words_of(conjunct)
+    if not words or conjunct.endswith("的") or _TIME_WORDS.match(conjunct):
+        return bool(words)
+    return words[-1].tag[:1] in ("n", "j", "l") or words[-1].tag in ("vn", "eng")
 
 
 def _after_back_reference(clause: str, last_thing: str) -> str:
@@ -137,4 +147,4 @@ def _remainder(clause: str, previous: str) -> Pair | None:
         return None
     total = _WHOLE_END.sub("", whole).removesuffix("的")
     rest = part.group("rest")
-    return Pair("difference", (total + rest, part.group("part").removesuffix("的") + rest))
+    return Pair("remainder", (total + rest, part.group("part").removesuffix("的") + rest))

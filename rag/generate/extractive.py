@@ -121,8 +121,8 @@ def _length(sentences: Sequence[Sentence]) -> int:
 _NUMBER_PREFIX = re.compile(r"^[\d.,，]+")
 LONG_SENTENCE = 60  # characters: a longer sentence with several figures is trimmed to the clause that answers
 _OPERATION_WORDS = {
-    "zh": {"sum": "合计", "difference": "相差", "ratio": "比值"},
-    "en": {"sum": "Total", "difference": "Difference", "ratio": "Ratio"},
+    "zh": {"sum": "合计", "difference": "相差", "remainder": "其余", "ratio": "比值"},
+    "en": {"sum": "Total", "difference": "Difference", "remainder": "The rest", "ratio": "Ratio"},
 }
 
 
@@ -184,23 +184,27 @@ _UNLIKE_UNITS = {
     "zh": "{units}单位不同，不能直接{verb}",
     "en": "The figures are in different units ({units}) and cannot be {verb}",
 }
-_VERBS = {"zh": {"sum": "相加", "difference": "相减"}, "en": {"sum": "added", "difference": "subtracted"}}
+_VERBS = {
+    "zh": {"sum": "相加", "difference": "相减", "remainder": "相减"},
+    "en": {"sum": "added", "difference": "subtracted", "remainder": "subtracted"},
+}
 
 
 def _computed_line(rows: CitedMatch, language: str) -> str:
     found = rows.match
-    if not found.arithmetic and found.frame.operation in ("sum", "difference") and len(found.answers) >= 2:
+    if not found.arithmetic and found.frame.operation in _VERBS[language] and len(found.answers) >= 2:
         units = list(dict.fromkeys(_NUMBER_PREFIX.sub("", f.text) for f in found.answers))
         if len(units) > 1:  # no sum of 亿元 and 亿美元 (rag.facts.match)
             verb = _VERBS[language][found.frame.operation]
-            return _UNLIKE_UNITS[language].format(units="、".join(units), verb=verb)
+            cites = "".join(dict.fromkeys(rows.cite(f) for f in found.answers))
+            return _UNLIKE_UNITS[language].format(units="、".join(units), verb=verb) + cites
     if not (found.arithmetic and len(found.operands) >= 2):
         return ""
     operation = found.frame.operation
     operands = list(found.operands)
     if operation == "difference":
         operands.sort(key=lambda f: -f.value)
-    operator = {"sum": "+", "difference": "-", "ratio": "÷"}[operation]
+    operator = {"sum": "+", "difference": "-", "remainder": "-", "ratio": "÷"}[operation]
     result = found.arithmetic.rsplit("=", 1)[-1]
     cites = "".join(dict.fromkeys(rows.cite(f) for f in operands))
     expression = operator.join(f.text for f in operands) + f"={result}"

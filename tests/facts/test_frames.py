@@ -89,7 +89,7 @@ def test_read_question_reads_a_sum_of_two_named_things():
 
 def test_read_question_reads_a_remainder_as_the_whole_less_the_part():
     frame = read_question("2013年湖州外贸进出口总额中，除出口以外的部分是多少亿美元？", HOME)
-    assert frame.operation == "difference"
+    assert frame.operation == "remainder"
     assert [p.indicator for p in frame.parts] == ["外贸进出口总额", "出口"]
 
 

@@ -124,3 +124,8 @@ def test_match_names_the_part_it_found_when_the_other_has_no_row(table):
     result = _match(table, "2013年湖州出口比进口多多少亿美元？")
     assert not result.answered and "进口" in result.reason
     assert [f.text for f in result.found] == ["80.9亿美元"]  # not 95.3亿美元 of 进出口总额 read as 进口
+
+
+def test_match_computes_no_remainder_when_the_part_is_not_smaller_than_the_whole(table):
+    result = _match(table, "2013年湖州纳税超千万元企业中，非超亿元企业有多少家？")
+    assert result.arithmetic == ""  # the rows read are not a whole and its part: no 18-51
