@@ -8,7 +8,8 @@ Each clause that asks for a figure (多少, 几个…) is a part. What it counts
 ("多少存量建设用地"), else the one before it ("规上工业增加值是多少"). A clause that names no time, kind or thing of
 its own goes on about the clause before it ("…打算新增多少辆公交车？调整优化几条公交线路？" asks two 2014
 plans). A clause that asks for the difference or the sum of the figures before it (还差多少, 多出多少, 合计, 两年
-加起来) makes the question's operation, not a part of its own.
+加起来) makes the question's operation, not a part of its own. One clause that asks about two things ("A比B多多少",
+"A和B一共多少", "X中非Y有多少") is two parts and the operation between them (rag.facts.pairs).
 """
 
 from __future__ import annotations
