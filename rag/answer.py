@@ -288,7 +288,8 @@ class Answerer:
         if found.answerability.answerable and found.rows is not None and found.rows.match.answered:
             return extractive.compose_rows(found.rows, language, next(iter(chosen), None)), True
         if found.answerability.answerable and chosen:
-            return extractive.compose(chosen, language), True
+            missing = extractive.missing_part(found.rows, language)  # the part of a sum the table has no row for
+            return extractive.compose(chosen, language) + (f"\n{missing}" if missing else ""), True
         related = extractive.related_sentences(found.sentences)
         sources = {i: found.passages[i].publication or found.passages[i].source_file for i in found.foreign}
         return extractive.not_in_corpus(language, self._refusal_reason(found, language), related, sources), False

@@ -403,3 +403,13 @@ def test_answer_prompt_gives_the_matched_rows_with_kind_and_period(answerer: Ans
     rows = system[system.index("资料中与问题有关的数字") :].splitlines()[1:]
     assert any("180亿元" in row and "目标或计划" in row and re.search(r"\[\d\]$", row) for row in rows), rows
     assert any(row.startswith("- 注意：语料给出了自营出口总额的目标180亿元") for row in rows), rows
+
+
+def test_answer_prompt_gives_the_computed_figure_of_a_comparison(answerer: Answerer, fake_llm: FakeLLM) -> None:
+    fake_llm.reply = "两者相差17176元[1]。"
+
+    answerer.ask("2013年湖州农村居民人均纯收入比城镇居民人均可支配收入低多少元？")
+
+    system = fake_llm.chat_requests[-1].body["messages"][0]["content"]
+    rows = system[system.index("资料中与问题有关的数字") :].splitlines()[1:]
+    assert any(re.fullmatch(r"- 按问题要求计算：36220-19044=17176元\[\d\]", row) for row in rows), rows

@@ -134,6 +134,35 @@ def test_a_place_within_home_that_the_article_names_is_answered(answerer: Answer
 
 
 @pytest.mark.parametrize(
+    ("question", "computed"),
+    [
+        ("2013年湖州外贸进出口总额中，除出口以外的部分有多少亿美元？", "95.3亿美元-80.9亿美元=14.4亿美元"),
+        ("2013年湖州农村居民人均纯收入比城镇居民人均可支配收入低多少元？", "36220元-19044元=17176元"),
+        ("2014年湖州力争省外浙商回归到位资金和央企合作实到资金，两项一共多少亿元？", "160亿元+30亿元=190亿元"),
+    ],
+)
+def test_a_difference_or_sum_of_two_rows_is_stated_cited_and_verified(
+    answerer: Answerer, question: str, computed: str
+) -> None:
+    answer = answerer.ask(question)
+
+    assert answer.answerable, answer.reason
+    [line] = [line for line in _body_lines(answer) if computed in line]
+    assert _CITED_LINE.search(line), line
+    assert answer.verification.ok, answer.verification
+    assert [c.correct for c in answer.verification.computations] == [True]
+
+
+def test_a_difference_with_one_part_not_found_says_which_part_is_missing(answerer: Answerer) -> None:
+    answer = answerer.ask("2013年湖州出口比进口多多少亿美元？")  # the report gives 出口 and 进出口总额, no 进口
+
+    [line] = [line for line in answer.answer.splitlines() if line.startswith("无法计算")]
+    assert "进口" in line and "80.9亿美元" in line and _CITED_LINE.search(line)
+    assert "=" not in answer.answer
+    assert answer.verification.ok, answer.verification
+
+
+@pytest.mark.parametrize(
     ("question", "places"),
     [
         ("上海迪士尼乐园去年接待了多少游客？", ["上海"]),

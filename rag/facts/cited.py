@@ -68,6 +68,7 @@ def _holds(passage: Passage, fact: Fact) -> bool:
 _KINDS = {"actual": "实际数", "target": "目标或计划", "forecast": "预计数"}
 _FLAGS = {"cumulative": "累计", "credit": "授信额", "disbursed": "发放额", "set_size": "所属集合的大小"}
 PROMPT_ROWS = 6
+COMPUTED = ("sum", "difference", "remainder", "ratio")  # operations whose answer is a figure worked out from the rows
 
 
 def prompt_lines(cited: CitedMatch) -> list[str]:
@@ -75,13 +76,15 @@ def prompt_lines(cited: CitedMatch) -> list[str]:
     it measures, whose it is, when, and whether it is an actual or a target; then the arithmetic, or why no row
     answers. Each line cites the passage its row is in."""
     found = cited.match
-    facts = list(dict.fromkeys([*found.answers, *(miss.fact for miss in found.near_misses)]))[:PROMPT_ROWS]
+    facts = [*found.answers, *found.found, *(miss.fact for miss in found.near_misses)]
+    facts = list(dict.fromkeys(facts))[:PROMPT_ROWS]
     lines = [f"- {_described(fact)}{cited.cite(fact)}" for fact in facts]
     if found.arithmetic and found.operands:
         cites = "".join(dict.fromkeys(cited.cite(f) for f in found.operands))
         lines.append(f"- 按问题要求计算：{found.arithmetic}{cites}")
     elif not found.answered and found.reason:
-        lines.append(f"- 注意：{found.reason}")
+        unable = "，无法按问题要求计算" if found.found and found.frame.operation in COMPUTED else ""
+        lines.append(f"- 注意：{found.reason}{unable}")
     return lines
 
 

@@ -242,7 +242,8 @@ def _measure(clause_before: str, figure: Figure) -> Measure:
     tail = clause_before[-8:]
     if figure.kind == "points":
         return "change"
-    if re.search(r"第$|排名|位列|居", tail) or (figure.unit in ("位", "名") and "第" in tail):
+    # 居 ranks ("居全国第30位"), 居民 and 居住 do not: "农村居民人均纯收入19044元" is an amount.
+    if re.search(r"第$|排名|位列|居(?![民住家委])", tail) or (figure.unit in ("位", "名") and "第" in tail):
         return "rank"
     if figure.kind == "percent":
         if any(word in tail for word in GROWTH_WORDS):

@@ -8,7 +8,8 @@ Each clause that asks for a figure (多少, 几个…) is a part. What it counts
 ("多少存量建设用地"), else the one before it ("规上工业增加值是多少"). A clause that names no time, kind or thing of
 its own goes on about the clause before it ("…打算新增多少辆公交车？调整优化几条公交线路？" asks two 2014
 plans). A clause that asks for the difference or the sum of the figures before it (还差多少, 多出多少, 合计, 两年
-加起来) makes the question's operation, not a part of its own.
+加起来) makes the question's operation, not a part of its own. One clause that asks about two things ("A比B多多少",
+"A和B一共多少", "X中非Y有多少") is two parts and the operation between them (rag.facts.pairs).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Sequence
 
 from rag.facts.models import Flag, Frame, Kind, Measure, Operation
 from rag.facts.owners import owner_name, places_in, ranked_places, subject
+from rag.facts.pairs import SUM_WORDS, split_pair
 from rag.facts.periods import ReferenceDate, read_period
 from rag.facts.phrases import (
     CLASSIFIERS,
@@ -44,7 +46,6 @@ _ASKING = re.compile(r"多少|多大|多长|多高|多远|几(?=[个项家所位
 _QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,12})[”\"」』]")
 _NOT_A_FIGURE = re.compile(r"哪|什么|谁|怎样|怎么|如何|为何|为什么|是否")
 _DIFFERENCE = re.compile(r"差多少|多出|少了?多少|多了?多少|相差|差距|还差|增加了多少(?=.*比)")
-_SUM = re.compile(r"合计|加起来|总共|一共|共计|总和|之和")
 _RATIO = re.compile(r"几倍|多少倍|占.{0,8}(?:比例|比重|多少)")
 _RANK = re.compile(r"第几|排名|排第|位次")
 _LIST = re.compile(r"哪些|分别|各")
@@ -69,20 +70,28 @@ def read_question(
     owner, within = _owner(text, home_place, frozenset(known_places))
     parts: list[Frame] = []
     operation: Operation = "value"
-    previous_clause = ""
-    for clause in (m.group() for m in _CLAUSES.finditer(text)):
+    previous_clause = plain = ""
+    for found in _CLAUSES.finditer(text):
+        clause = found.group()
         if _DIFFERENCE.search(clause) and parts:
             operation = "difference"
             continue
-        if _SUM.search(clause) and parts:
+        if SUM_WORDS.search(clause) and parts:
             operation = "sum"
             continue
         if not _ASKING.search(clause):
+            plain = clause
             continue
-        previous = parts[-1] if parts else None
-        part = _part(question, clause, owner, previous, previous_clause, reference_date, text)
-        parts.append(part.model_copy(update={"owner_within": within}))
-        previous_clause = clause
+        pair = split_pair(clause, plain)
+        for piece in pair.clauses if pair else (clause,):
+            previous = parts[-1] if parts else None
+            # Each of a pair names its own thing when it names one: "省级绿道" after "城乡绿道" is not the same.
+            said_before = "" if pair else previous_clause
+            part = _part(question, piece, owner, previous, said_before, reference_date, text, found.start())
+            parts.append(part.model_copy(update={"owner_within": within}))
+            previous_clause = piece
+        operation = pair.operation if pair else operation
+        plain = ""
     if not parts:
         return Frame(question=question, indicator=None, owner=owner, owner_within=within, wants_figure=False)
     if operation == "value":
@@ -101,12 +110,15 @@ def _part(
     previous_clause: str,
     reference: ReferenceDate | None,
     text: str,
+    at: int,
 ) -> Frame:
+    """One asked figure; `clause` may be one the question's clause was split into (rag.facts.pairs), `at` is where
+    the question's clause starts: the time said before it is its time."""
     asking = _ASKING.search(clause)
     assert asking is not None
     rest = clause[asking.end() :]
     rest = rest[1:] if rest[:1] in CLASSIFIERS else rest  # "多少项国家…技术": jieba would glue 项 to 国家
-    before, after = words_of(clause[: asking.start()]), words_of(rest)
+    before, after = _without_cue_tail(words_of(clause[: asking.start()])), words_of(rest)
     thing_after = phrase_after(after)
     indicator = (thing_after if len(thing_after) > 1 else "") or phrase_before(before_growth(before))
     verbs: tuple[str, ...] = ()
@@ -118,7 +130,7 @@ def _part(
     indicator = indicator or last_verb(before)
     reading = read_period(clause, reference)
     if reading.period is None and reading.as_of is None:
-        reading = read_period(text[: text.index(clause)], reference) if previous is None else reading
+        reading = read_period(text[:at], reference) if previous is None else reading
     kind = _kind(clause)
     measure = _measure(clause, clause[: asking.start()], indicator)
     continues = previous is not None and reading.text == "" and kind is None
@@ -139,6 +151,16 @@ def _part(
         clause=clause,
         anchors=_anchors(text),
     )
+
+
+def _without_cue_tail(words: list[Word]) -> list[Word]:
+    """ "实到外资的目标" names 外资: a kind word after the thing says what kind of figure is asked (read from the
+    clause by `_kind`), not what it counts."""
+    end = len(words)
+    while end > 1 and (words[end - 1].text in TARGET_WORDS or words[end - 1].text in FORECAST_WORDS):
+        end -= 1
+        end -= words[end - 1].text == "的"
+    return words[:end]
 
 
 def _asked_unit(after_asking: str) -> str:
@@ -219,7 +241,7 @@ def _operation(text: str, n_parts: int) -> Operation:
         return "ratio"
     if _RANK.search(text):
         return "rank"
-    if _SUM.search(text) and n_parts > 1:
+    if SUM_WORDS.search(text) and n_parts > 1:
         return "sum"
     if _LIST.search(text) and not _NOT_A_FIGURE.search(text):
         return "list"

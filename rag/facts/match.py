@@ -89,7 +89,7 @@ def match(
         misses.extend(NearMiss(fact=s.fact, failed=s.failed) for s in near[:5])
         reason = reason or _reason(part, near[0] if near else None)
     if reason:
-        return FactMatch(frame=frame, answers=(), near_misses=tuple(misses), reason=reason)
+        return FactMatch(frame=frame, answers=(), near_misses=tuple(misses), reason=reason, found=tuple(answers))
     computed, arithmetic = _compute(frame, answers)
     operands = tuple(answers) if computed is not None else ()
     return FactMatch(frame=frame, answers=tuple(answers), operands=operands, computed=computed, arithmetic=arithmetic)
@@ -193,6 +193,8 @@ def _indicator_fit(part: Frame, fact: Fact, weights: Mapping[str, float], contex
     if not part.indicator:
         return _share(" ".join(part.qualifiers), fact.sentence + context, weights) if part.qualifiers else 0.0
     clause = _clause(fact)
+    if len(part.indicator) == 2 and part.indicator not in fact.indicator and part.indicator not in clause:
+        return 0.0  # a two-character word is one word: "进口" is not "进出口总额", though it has both characters
     own = max(_share(part.indicator, fact.indicator, weights), _pair_share(part.indicator, clause, weights))
     if (stem := _GENERIC_SUFFIX.sub("", part.indicator)) and stem != part.indicator:
         # "出口额" is what "出口2848.0亿元" states: 额, 量 and 数 name the figure, not the thing
@@ -317,14 +319,23 @@ def _kind_word(kind: str, fact: Fact) -> str:
 
 
 def _compute(frame: Frame, answers: Sequence[Fact]) -> tuple[float | None, str]:
-    if frame.operation not in ("sum", "difference", "ratio") or len(answers) < 2:
+    if frame.operation not in ("sum", "difference", "remainder", "ratio") or len(answers) < 2:
         return None, ""
+    if frame.operation != "ratio" and len({_base_unit(f) for f in answers}) > 1:
+        return None, ""  # 144.6亿元 and 10.6亿美元 do not add up; see rag.generate.extractive for what is said
+    if len({f.id for f in answers}) < len(answers):
+        return None, ""  # two parts read off one figure: the question was not split where the rows are
     first, second = answers[0], answers[1]
     scale, unit = _display_scale(first)
     if frame.operation == "sum":
         total = sum(f.value for f in answers)
         terms = "+".join(_number(f.value / scale) for f in answers)
         return total, f"{terms}={_number(total / scale)}{unit}"
+    if frame.operation == "remainder":
+        if first.value <= second.value:
+            return None, ""  # a part as large as its whole: the rows are not the whole and the part asked
+        terms = f"{_number(first.value / scale)}-{_number(second.value / scale)}"
+        return first.value - second.value, f"{terms}={_number((first.value - second.value) / scale)}{unit}"
     if frame.operation == "difference":
         high, low = (first, second) if first.value >= second.value else (second, first)
         difference = high.value - low.value
@@ -334,6 +345,11 @@ def _compute(frame: Frame, answers: Sequence[Fact]) -> tuple[float | None, str]:
         return None, ""
     ratio = first.value / second.value
     return ratio, f"{_number(first.value / scale)}÷{_number(second.value / scale)}={_number(ratio)}"
+
+
+def _base_unit(fact: Fact) -> str:
+    """ "余家" counts 家: about-words do not change what is counted."""
+    return fact.unit.lstrip("余多")
 
 
 def _display_scale(fact: Fact) -> tuple[float, str]:

@@ -16,7 +16,8 @@ from pydantic import BaseModel, ConfigDict
 Kind = Literal["actual", "target", "forecast"]
 Measure = Literal["level", "growth", "share", "rank", "change"]
 Flag = Literal["cumulative", "credit", "disbursed", "set_size"]  # set_size: "…35项技术之一"
-Operation = Literal["value", "list", "sum", "difference", "ratio", "rank"]
+# remainder: a whole less its part ("990公里, 其中省级358公里" for 非省级)
+Operation = Literal["value", "list", "sum", "difference", "remainder", "ratio", "rank"]
 Slot = Literal["indicator", "owner", "period", "kind", "measure"]
 
 
@@ -94,6 +95,7 @@ class FactMatch(BaseModel):
     computed: float | None = None
     arithmetic: str = ""  # "94+40=134个"
     near_misses: tuple[NearMiss, ...] = ()
+    found: tuple[Fact, ...] = ()  # unanswered: the rows of the parts that do fit ("出口" of "出口比进口多多少")
     reason: str = ""  # for people, in Chinese: which slot no row fits, and what was found instead
 
     @property

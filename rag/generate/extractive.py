@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from rag.evidence import Question, Sentence, coverage, normalise
-from rag.facts.cited import CitedMatch
+from rag.facts.cited import COMPUTED, CitedMatch
 from rag.facts.models import Fact
 from rag.verify import extract_figures
 
@@ -118,10 +118,11 @@ def _length(sentences: Sequence[Sentence]) -> int:
 
 # --- answers from the figures table ----------------------------------------------------------------------------
 
+_NUMBER_PREFIX = re.compile(r"^[\d.,，]+")
 LONG_SENTENCE = 60  # characters: a longer sentence with several figures is trimmed to the clause that answers
 _OPERATION_WORDS = {
-    "zh": {"sum": "合计", "difference": "相差", "ratio": "比值"},
-    "en": {"sum": "Total", "difference": "Difference", "ratio": "Ratio"},
+    "zh": {"sum": "合计", "difference": "相差", "remainder": "其余", "ratio": "比值"},
+    "en": {"sum": "Total", "difference": "Difference", "remainder": "The rest", "ratio": "Ratio"},
 }
 
 
@@ -140,6 +141,21 @@ def compose_rows(rows: CitedMatch, language: str, support: Sentence | None = Non
     if support is not None and not any(normalise(support.text) in s or s in normalise(support.text) for s in said):
         lines.append(f"{_LIST_NUMBER.sub('', support.text).strip()}[{support.passage + 1}]")
     return "\n".join(lines)
+
+
+def missing_part(rows: CitedMatch | None, language: str) -> str:
+    """For a sum or difference whose parts the table finds only some of, the line that says so, so that a figure
+    quoted is not read as the answer: "无法计算相差：语料没有给出湖州进口的数字，只找到其中出口80.9亿美元[1]"."""
+    if rows is None or language != "zh" or rows.match.frame.operation not in COMPUTED or not rows.match.found:
+        return ""
+    found = rows.match
+    have = "、".join(f"{_clause_of(f)}{rows.cite(f)}" for f in found.found)
+    return f"无法计算{_OPERATION_WORDS[language][found.frame.operation]}：{found.reason}，只找到{have}"
+
+
+def _clause_of(fact: Fact) -> str:
+    start, end = fact.clause_start - fact.sentence_start, fact.clause_end - fact.sentence_start
+    return fact.sentence[start:end].strip("，,；;。 ")
 
 
 def _by_sentence(facts: Sequence[Fact]) -> dict[str, list[Fact]]:
@@ -164,15 +180,31 @@ def _lead(sentence: str, facts: Sequence[Fact]) -> str:
     return "，".join(clauses)
 
 
+_UNLIKE_UNITS = {
+    "zh": "{units}单位不同，不能直接{verb}",
+    "en": "The figures are in different units ({units}) and cannot be {verb}",
+}
+_VERBS = {
+    "zh": {"sum": "相加", "difference": "相减", "remainder": "相减"},
+    "en": {"sum": "added", "difference": "subtracted", "remainder": "subtracted"},
+}
+
+
 def _computed_line(rows: CitedMatch, language: str) -> str:
     found = rows.match
+    if not found.arithmetic and found.frame.operation in _VERBS[language] and len(found.answers) >= 2:
+        units = list(dict.fromkeys(_NUMBER_PREFIX.sub("", f.text) for f in found.answers))
+        if len(units) > 1:  # no sum of 亿元 and 亿美元 (rag.facts.match)
+            verb = _VERBS[language][found.frame.operation]
+            cites = "".join(dict.fromkeys(rows.cite(f) for f in found.answers))
+            return _UNLIKE_UNITS[language].format(units="、".join(units), verb=verb) + cites
     if not (found.arithmetic and len(found.operands) >= 2):
         return ""
     operation = found.frame.operation
     operands = list(found.operands)
     if operation == "difference":
         operands.sort(key=lambda f: -f.value)
-    operator = {"sum": "+", "difference": "-", "ratio": "÷"}[operation]
+    operator = {"sum": "+", "difference": "-", "remainder": "-", "ratio": "÷"}[operation]
     result = found.arithmetic.rsplit("=", 1)[-1]
     cites = "".join(dict.fromkeys(rows.cite(f) for f in operands))
     expression = operator.join(f.text for f in operands) + f"={result}"

@@ -67,3 +67,38 @@ def test_read_question_without_a_figure_asks_for_none():
 def test_read_question_keeps_the_city_a_district_is_put_in():
     frame = read_question("湖州肥西县引进了多少个项目？", HOME, known_places=["合肥"])
     assert (frame.owner, frame.owner_within) == ("肥西县", HOME)
+
+
+def test_read_question_reads_a_comparison_in_one_clause_as_two_parts():
+    frame = read_question("2013年湖州固定资产投资比社会消费品零售总额多多少亿元？", HOME)
+    assert frame.operation == "difference"
+    assert [(p.indicator, p.period) for p in frame.parts] == [("固定资产投资", "2013"), ("社会消费品零售总额", "2013")]
+
+
+def test_read_question_keeps_each_sides_year_and_kind_in_a_comparison():
+    frame = read_question("2014年新增建设用地指标的计划比2013年实际新增的少多少万亩？", HOME)
+    assert [(p.period, p.kind) for p in frame.parts] == [("2014", "target"), ("2013", "actual")]
+    assert frame.parts[0].indicator == frame.parts[1].indicator
+
+
+def test_read_question_reads_a_sum_of_two_named_things():
+    frame = read_question("2014年力争的省外浙商回归资金和央企合作资金，两项加起来一共多少亿元？", HOME)
+    assert frame.operation == "sum" and frame.n_figures == 2
+    assert [p.kind for p in frame.parts] == ["target", "target"]
+
+
+def test_read_question_reads_a_remainder_as_the_whole_less_the_part():
+    frame = read_question("2013年湖州外贸进出口总额中，除出口以外的部分是多少亿美元？", HOME)
+    assert frame.operation == "remainder"
+    assert [p.indicator for p in frame.parts] == ["外贸进出口总额", "出口"]
+
+
+def test_read_question_reads_two_things_asked_separately_then_their_difference():
+    frame = read_question("2013年和2014年计划的新增建设用地指标分别是多少？两年相差多少？", HOME)
+    assert frame.operation == "difference"
+    assert [p.period for p in frame.parts] == ["2013", "2014"]
+
+
+def test_read_question_reads_a_growth_after_bi_as_one_figure():
+    frame = read_question("今年上半年规上工业增加值比上年增长多少？", HOME)
+    assert (frame.operation, frame.n_figures, frame.measure) == ("value", 1, "growth")

@@ -105,3 +105,53 @@ def test_match_wants_the_head_of_the_thing_asked(table):
 def test_match_does_not_answer_a_count_with_a_bare_number(table):
     result = _match(table, "莫干山高新区签约的高性能芯片项目有几个？")
     assert all(f.unit for f in result.answers)
+
+
+# --- two things in one clause (rag.facts.pairs) ----------------------------------------------------------------------
+
+
+def test_match_computes_a_comparison_of_two_rows_in_one_sentence(table):
+    result = _match(table, "2013年湖州农村居民人均纯收入比城镇居民人均可支配收入低多少元？")
+    assert sorted(f.text for f in result.operands) == ["19044元", "36220元"]
+    assert result.arithmetic == "36220-19044=17176元"
+
+
+def test_match_computes_a_comparison_of_a_target_and_last_years_actual(table):
+    result = _match(table, "2014年计划实到的外资比2013年到位的外资多多少亿美元？")
+    assert [(f.text, f.kind) for f in result.operands] == [("11.3亿美元", "target"), ("10.6亿美元", "actual")]
+    assert result.arithmetic == "11.3-10.6=0.7亿美元"
+
+
+def test_match_computes_a_sum_of_two_named_things(table):
+    result = _match(table, "2014年湖州力争的省外浙商回归到位资金和央企合作实到资金，两项一共多少亿元？")
+    assert result.arithmetic == "160+30=190亿元"
+
+
+def test_match_computes_a_remainder_from_a_total_and_its_part(table):
+    result = _match(table, "2013年湖州外贸进出口总额中，除出口以外的部分有多少亿美元？")
+    assert result.arithmetic == "95.3-80.9=14.4亿美元"
+    result = _match(table, "截至6月底全市累计建设的城乡绿道里，非省级绿道有多少公里？")
+    assert result.arithmetic == "990-358=632公里"
+
+
+def test_match_keeps_wan_mu_folded_in_a_difference(table):
+    result = _match(table, "2013年新增建设用地指标和2014年计划新增的建设用地指标分别是多少？两年差多少万亩？")
+    assert [f.text for f in result.operands] == ["2.4万亩", "1.8万亩"]
+    assert result.arithmetic == "2.4-1.8=0.6万亩"
+
+
+def test_match_does_not_subtract_figures_in_different_units(table):
+    result = _match(table, "2013年到位的省外浙商回归资金比到位外资多多少？")
+    assert [f.text for f in result.answers] == ["144.6亿元", "10.6亿美元"]
+    assert result.arithmetic == "" and result.computed is None
+
+
+def test_match_names_the_part_it_found_when_the_other_has_no_row(table):
+    result = _match(table, "2013年湖州出口比进口多多少亿美元？")
+    assert not result.answered and "进口" in result.reason
+    assert [f.text for f in result.found] == ["80.9亿美元"]  # not 95.3亿美元 of 进出口总额 read as 进口
+
+
+def test_match_computes_no_remainder_when_the_part_is_not_smaller_than_the_whole(table):
+    result = _match(table, "2013年湖州纳税超千万元企业中，非超亿元企业有多少家？")
+    assert result.arithmetic == ""  # the rows read are not a whole and its part: no 18-51
