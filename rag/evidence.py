@@ -81,7 +81,7 @@ _NOT_QUALIFYING_TAGS = frozenset(["ns", "nr", "vn", "s"])
 _SCOPE_WORDS = frozenset(["全市", "全县", "全区", "全省", "全国", "我市", "本市", "全镇", "市区", "县区"])
 _TIME = re.compile(r"(?:19|20)\d\d|\d{1,2}|[0-9]{1,2}月(?:底|初|末)?")
 _CJK = re.compile(r"[\u3400-\u9fff]")
-_AMOUNT_SUFFIX = re.compile(r"(?:总额|金额|总量|数量|总数|额|量|数)$")  # "how much of" a thing: 用户数, 贷款总额
+AMOUNT_SUFFIX = re.compile(r"(?:总额|金额|总量|数量|总数|额|量|数)$")  # "how much of" a thing: 用户数, 贷款总额
 # Tags (first letter) jieba gives a lone character that heads a compound it cut off: 仓 nr, 厂 zg, 机 n, 桩 q.
 _NOMINAL_CHAR_TAGS = frozenset("nzqk")
 HEADED_COMPOUND = 3  # characters from which a counted thing's last one (its head) must be named
@@ -203,7 +203,7 @@ def names(text: str, thing: str) -> bool:
 
 
 def _head(thing: str) -> str:
-    return _AMOUNT_SUFFIX.sub("", thing)[-1:] or thing[-1]
+    return AMOUNT_SUFFIX.sub("", thing)[-1:] or thing[-1]
 
 
 def load_word_models() -> None:

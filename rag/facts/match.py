@@ -23,19 +23,18 @@ the best-fitting row says which slot no row fills.
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from rag.answerability import mentions
+from rag.evidence import AMOUNT_SUFFIX
 from rag.facts.models import Fact, FactMatch, Frame, NearMiss, Slot
 from rag.facts.owners import owners_fit, parent_place
 from rag.facts.phrases import words_of
 from rag.models import Article
 from rag.verify import extract_figures
 
-_GENERIC_SUFFIX = re.compile(r"(?:总额|金额|总量|数量|总数|额|量|数)$")
 INDICATOR_FIT = 0.6  # weighted share of the asked phrase's characters a row must hold
 QUALIFIER_WEIGHT = 0.5  # how much the question's other nouns, found in the row's sentence, count
 HEAD_CREDIT = 0.8  # a row that holds only the head of the phrase asked
@@ -178,7 +177,7 @@ def _holds_head(part: Frame, fact: Fact) -> bool:
     answered by "6个海外招商联络处", though most of its weight is in 海外; "5G基站" not by "5G用户"."""
     if not part.indicator:
         return True
-    words = words_of(_GENERIC_SUFFIX.sub("", part.indicator) or part.indicator)
+    words = words_of(AMOUNT_SUFFIX.sub("", part.indicator) or part.indicator)
     head = words[-1].text if words else ""
     return not head or head in fact.indicator or head in _clause(fact)
 
@@ -196,7 +195,7 @@ def _indicator_fit(part: Frame, fact: Fact, weights: Mapping[str, float], contex
     if len(part.indicator) == 2 and part.indicator not in fact.indicator and part.indicator not in clause:
         return 0.0  # a two-character word is one word: "进口" is not "进出口总额", though it has both characters
     own = max(_share(part.indicator, fact.indicator, weights), _pair_share(part.indicator, clause, weights))
-    if (stem := _GENERIC_SUFFIX.sub("", part.indicator)) and stem != part.indicator:
+    if (stem := AMOUNT_SUFFIX.sub("", part.indicator)) and stem != part.indicator:
         # "出口额" is what "出口2848.0亿元" states: 额, 量 and 数 name the figure, not the thing
         own = max(own, _share(stem, fact.indicator, weights), _pair_share(stem, clause, weights))
     head = _head(part.indicator)
