@@ -297,7 +297,8 @@ class _PassageScorer:
                     credit = PARTIAL_CREDIT * sum(1 for pair in pairs if pair in own) / n_pairs
                 if worth is not None:
                     credit = worth * credit
-                best = max(best, credit)  # credits are >= 0: the first one's max with 0.0 is itself
+                if credit > best:  # credits are >= 0, so the best of them is the first one's max with 0.0
+                    best = credit
             credits.append(weight * best)
         return sum(credits) / self.total
 
