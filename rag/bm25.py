@@ -54,7 +54,11 @@ def segmented(text: str) -> str:
 
 def match_query(question: str) -> str | None:
     """An FTS5 MATCH expression: any of the question's content words, each quoted (no FTS syntax leaks)."""
-    words = dict.fromkeys(w for w in segment(question) if w not in STOPWORDS and w.strip(".%"))
+    return match_expression(query_words(question))
+
+
+def match_expression(words: Sequence[str]) -> str | None:
+    """`match_query` from the question's `query_words`, when they are at hand already."""
     if not words:
         return None
     return " OR ".join('"' + w.replace('"', '""') + '"' for w in words)

@@ -235,6 +235,8 @@ class _Scorer:
 
     total: float  # the sum of the word weights
     words: tuple[tuple[float, tuple[_Spelling, ...]], ...]  # (weight, spellings), in the question's word order
+    texts: frozenset[str] = frozenset()  # every spelling's text
+    pairs: frozenset[str] = frozenset()  # every spelling's character pairs
 
     @classmethod
     def of(cls, question: Question) -> _Scorer:
@@ -248,7 +250,26 @@ class _Scorer:
             )
             for word, weight in question.weights.items()
         )
-        return cls(sum(question.weights.values()), words)
+        texts = frozenset(text for _, spellings in words for text, _, _ in spellings)
+        pairs = frozenset(pair for _, spellings in words for _, _, found in spellings for pair in found or ())
+        return cls(sum(question.weights.values()), words, texts, pairs)
+
+    def within(self, layout: _PassageLayout) -> _PassageScorer:
+        """This scorer for the sentences of one passage: only the spellings the passage holds anywhere, and of their
+        character pairs only those it holds. A spelling or pair a passage lacks is in none of its sentences, so it
+        gives no credit there: leaving it out moves no score."""
+        texts = {text for text in self.texts if text in layout.owns or text in layout.arounds}
+        pairs = {pair for pair in self.pairs if pair in layout.owns}
+        words = []
+        for weight, spellings in self.words:
+            kept = []
+            for text, worth, found in spellings:
+                present = () if found is None or not pairs else tuple(pair for pair in found if pair in pairs)
+                if present or text in texts:
+                    kept.append((text, worth, present, len(found) if found is not None else 0))
+            if kept:
+                words.append((weight, tuple(kept)))
+        return _PassageScorer(self.total, tuple(words))
 
     def coverage(self, own: str, around: str) -> float:
         """Weighted share of the words in `own`, those only in `around` at CONTEXT_CREDIT; the best spelling of each
@@ -274,24 +295,73 @@ class _Scorer:
         return sum(credits) / self.total
 
 
+# A spelling a passage holds: its text, worth, the character pairs the passage holds and how many pairs it has in all.
+_PresentSpelling = tuple[str, float | None, tuple[str, ...], int]
+
+
+@dataclass(frozen=True)
+class _PassageScorer:
+    """`_Scorer.within` one passage: the same coverage for its sentences, from fewer spellings. A word left out
+    would add weight * 0.0, and adding 0.0 leaves a float sum as it was."""
+
+    total: float
+    words: tuple[tuple[float, tuple[_PresentSpelling, ...]], ...]
+
+    def coverage(self, own: str, around: str) -> float:
+        if not self.total:
+            return 0.0
+        credits = []
+        for weight, spellings in self.words:
+            best = 0.0
+            for text, worth, pairs, n_pairs in spellings:
+                if text in own:
+                    credit = 1.0
+                elif text in around:
+                    credit = CONTEXT_CREDIT
+                elif not n_pairs:
+                    credit = 0.0
+                else:
+                    credit = PARTIAL_CREDIT * sum(1 for pair in pairs if pair in own) / n_pairs
+                if worth is not None:
+                    credit = worth * credit
+                if credit > best:  # credits are >= 0, so the best of them is the first one's max with 0.0
+                    best = credit
+            credits.append(weight * best)
+        return sum(credits) / self.total
+
+
 def _spelling(text: str, worth: float | None) -> _Spelling:
     pairs = tuple(_pairs(text)) if len(text) >= 2 and _CJK.search(text) else None
     return text, worth, pairs
 
 
 def _sentences(question: Question, scorer: _Scorer, index: int, passage: Passage) -> list[Sentence]:
+    layout = _layout(passage.text, passage.title)
+    within = scorer.within(layout)
     return [
         Sentence(
             passage=index,
             start=part.start,
             end=part.end,
             text=passage.text[part.start : part.end],
-            coverage=scorer.coverage(part.own, part.around),
+            coverage=within.coverage(part.own, part.around),
             has_figure=bool(part.figures),
             fits=_fits(question, part.figures),
         )
-        for part in _layout(passage.text, passage.title)
+        for part in layout.sentences
     ]
+
+
+def sentence_coverages(question: Question, passages: Sequence[Passage]) -> list[list[tuple[float, bool]]]:
+    """For each passage, (coverage, has_figure) of each of its sentences: what `rank_sentences` scores them,
+    without the rest of a Sentence (retrieval reads only these)."""
+    scorer = _Scorer.of(question)
+    found = []
+    for passage in passages:
+        layout = _layout(passage.text, passage.title)
+        within = scorer.within(layout)
+        found.append([(within.coverage(part.own, part.around), bool(part.figures)) for part in layout.sentences])
+    return found
 
 
 def _fits(question: Question, figures: Sequence[_FigureSlot]) -> bool:
@@ -329,8 +399,17 @@ class _FigureSlot:
     sizes_a_set: bool  # "属于国家35项“卡脖子”技术之一": the size of a set the subject is one of
 
 
+@dataclass(frozen=True)
+class _PassageLayout:
+    sentences: tuple[_SentenceLayout, ...]
+    # Every sentence's own and around text, joined by a newline, which no normalised word holds: a word is in
+    # one of the sentences exactly when it is in the joined text.
+    owns: str
+    arounds: str
+
+
 @functools.lru_cache(maxsize=LAYOUT_CACHE_SIZE)
-def _layout(text: str, title: str) -> tuple[_SentenceLayout, ...]:
+def _layout(text: str, title: str) -> _PassageLayout:
     # Splitting and figure-finding cost more than scoring itself, and the same chunks come back query after query.
     spans = split_sentences(text)
     layouts = []
@@ -340,7 +419,9 @@ def _layout(text: str, title: str) -> tuple[_SentenceLayout, ...]:
         sentence = text[start:end]
         around = normalise(f"{title}\n{before}\n{after}")
         layouts.append(_SentenceLayout(start, end, normalise(sentence), around, _figure_slots(sentence)))
-    return tuple(layouts)
+    owns = "\n".join(part.own for part in layouts)
+    arounds = "\n".join(part.around for part in layouts)
+    return _PassageLayout(tuple(layouts), owns, arounds)
 
 
 def _figure_slots(sentence: str) -> tuple[_FigureSlot, ...]:

@@ -13,10 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from rag.bm25 import match_query
+from rag.bm25 import match_expression, match_query
 from rag.config import Settings
 from rag.embedding import Embedder
-from rag.evidence import Question, coverage, rank_sentences
+from rag.evidence import Question, coverage, sentence_coverages
 from rag.filters import SearchFilters, active
 from rag.lexicon.query import LexicalQuery, read_question
 from rag.models import Article, Passage
@@ -86,8 +86,8 @@ def ranked_lists(
     if allowed is not None and not allowed:
         return RankedLists(query, {"dense": [], "bm25": [], "lexicon": []}, list_weights(query, options))
     dense = index.dense(embedder.embed_query(question), options.candidates, allowed)
-    match = match_query(question)
-    lexical = index.bm25(match, options.candidates, allowed) if match and not query.cross_lingual else []
+    match = None if query.cross_lingual else match_expression(query.words)
+    lexical = index.bm25(match, options.candidates, allowed) if match else []
     widened = _lexicon_hits(index, query, options.candidates, allowed) if options.lexicon_weight else []
     lists = {"dense": dense, "bm25": lexical, "lexicon": widened}
     matched = 1.0 if query.cross_lingual else matched_coverage(index, query, lexical)
@@ -164,16 +164,16 @@ def _with_evidence(analysed: Question, passages: list[Passage], options: FusionO
     which rewards the passage that states the answer over ones that only share its topic. Coverage (0..1) is
     added on the scale of a first rank, weight / (rrf_k + 1), not as a rank of its own: ranks would flatten a
     clear 0.71 against 0.60 into the same small step as 0.60 against 0.59."""
-    best: dict[int, float] = {}
-    for sentence in rank_sentences(analysed, passages):
+    best: list[float] = []
+    for sentences in sentence_coverages(analysed, passages):
         # Any figure, not only one that `fits`: a near miss ("…35项技术之一") stays retrievable, so it can be shown.
-        useful = sentence.has_figure or not analysed.wants_figure
-        score = sentence.coverage * (1.0 if useful else UNSTATED_FIGURE_FACTOR)
-        best[sentence.passage] = max(best.get(sentence.passage, 0.0), score)
+        scores = [
+            covered * (1.0 if has_figure or not analysed.wants_figure else UNSTATED_FIGURE_FACTOR)
+            for covered, has_figure in sentences
+        ]
+        best.append(max(scores, default=0.0))
     unit = options.evidence_weight / (options.rrf_k + 1)
-    rescored = [
-        p.model_copy(update={"score": round(p.score + unit * best.get(i, 0.0), 6)}) for i, p in enumerate(passages)
-    ]
+    rescored = [p.model_copy(update={"score": round(p.score + unit * best[i], 6)}) for i, p in enumerate(passages)]
     return sorted(rescored, key=lambda p: -p.score)
 
 
@@ -183,9 +183,12 @@ def _diversified(passages: list[Passage], k: int, max_per_article: int) -> list[
     comparably relevant passages of other articles, but still beats weak ones (a 200-chunk work report may
     hold the answer in its third-best chunk)."""
     kept: list[Passage] = []
+    kept_of: dict[str, list[Passage]] = {}  # only a passage of the same article can be repeated
     for passage in passages:
-        if not any(_mostly_repeats(passage, better) for better in kept):
+        same_article = kept_of.setdefault(passage.article_id, [])
+        if not any(_mostly_repeats(passage, better) for better in same_article):
             kept.append(passage)
+            same_article.append(passage)
     per_article: dict[str, int] = {}
     scored = []
     for passage in kept:

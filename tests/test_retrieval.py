@@ -8,6 +8,7 @@ from rag.bm25 import match_query
 from rag.config import Settings
 from rag.embedding import get_embedder
 from rag.errors import IndexError_
+from rag.evidence import _layout, _Scorer, rank_sentences, sentence_coverages
 from rag.lexicon.query import read_question
 from rag.models import Passage
 from rag.retrieval import (
@@ -158,3 +159,30 @@ def test_hybrid_search_without_the_lexicon_still_answers_chinese(index, settings
     options = FusionOptions(lexicon_weight=0.0)
     passages = hybrid_search(index, get_embedder(settings), "截至5月底湖州建了多少个5G基站", k=5, options=options)
     assert any("建设5G基站773个" in p.text for p in passages)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "截至5月底湖州建了多少个5G基站",
+        "去年湖州全市规上工业增加值是多少？",
+        "湖州的危旧房改造完成了多少户？",
+        "By the end of May, how many 5G base stations had Huzhou built?",
+    ],
+)
+def test_sentence_coverage_within_a_passage_is_the_full_scorers(index, settings, question):
+    """Scoring a passage's sentences with only the spellings it holds gives the very same floats."""
+    query = read_question(question, index.document_frequencies, index.chunk_count())
+    options = FusionOptions(evidence_weight=0.0)
+    passages = hybrid_search(index, get_embedder(settings), question, k=30, options=options)
+    full = _Scorer.of(query.evidence)
+    expected = [
+        [(full.coverage(part.own, part.around), bool(part.figures)) for part in _layout(p.text, p.title).sentences]
+        for p in passages
+    ]
+    assert sentence_coverages(query.evidence, passages) == expected
+    assert any(score > 0 for found in expected for score, _ in found)
+    ranked = rank_sentences(query.evidence, passages)
+    assert sorted((s.passage, s.coverage) for s in ranked) == sorted(
+        (i, score) for i, found in enumerate(expected) for score, _ in found
+    )

@@ -36,7 +36,7 @@ from rag.api.state import State
 from rag.api.streaming import EVENT_STREAM, event_stream, in_threads, next_event, sse, stream_doc
 from rag.config import Settings
 from rag.filters import SearchFilters
-from rag.retrieval import fusion_options, search
+from rag.retrieval import FusionOptions, fusion_options, search
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api", tags=["ask"])
@@ -77,8 +77,8 @@ async def ask(body: AskRequest, state: State) -> Response | AskResponse:
     return event_stream(_ask_events(first, events))
 
 
-@router.get("/search", responses=documented(422, 503))
-def search_passages(
+@router.get("/search", response_model=SearchResponse, responses=documented(422, 503))
+async def search_passages(
     state: State,
     q: Annotated[str, Query(min_length=1, description="What to look for, in Chinese or English.")],
     k: Annotated[int | None, Query(ge=1, le=MAX_K, description="Passages [default: RAG_ANSWER_PASSAGES].")] = None,
@@ -86,24 +86,24 @@ def search_passages(
     date_to: Annotated[date | None, Query(description="Only articles dated on or before, YYYY-MM-DD.")] = None,
     publication: Annotated[str | None, Query(min_length=1, description="Only this publication's articles.")] = None,
     source: Annotated[str | None, Query(min_length=1, description="Only this source file or document id.")] = None,
-) -> SearchResponse:
+) -> Response:
     """The passages the answerer would read for `q`: hybrid retrieval (dense and BM25, fused; reranked when
     RAG_RERANK_MODEL is set), best first; the filters restrict what retrieval draws from."""
     check_question(q, state.settings, "q")
     filters = search_filters(date_from=date_from, date_to=date_to, publication=publication, source=source)
     answerer = state.require_answerer()
+    k = k or state.settings.answer_passages
+    # One trip to the thread pool for the whole search, its JSON included: FastAPI would otherwise dump the
+    # response model to a dict, validate that again and encode it with the json module, on the event loop.
+    body = await run_in_threadpool(_search_json, answerer, q, k, fusion_options(state.settings), filters)
+    return Response(body, media_type="application/json")
+
+
+def _search_json(answerer: Answerer, q: str, k: int, options: FusionOptions, filters: SearchFilters | None) -> bytes:
     started = time.perf_counter()
-    passages = search(
-        answerer.index,
-        answerer.embedder,
-        q,
-        k or state.settings.answer_passages,
-        "hybrid",
-        fusion_options(state.settings),
-        reranker=answerer.reranker,
-        filters=filters,
-    )
-    return SearchResponse(query=q, passages=passages, took_ms=round((time.perf_counter() - started) * 1000, 1))
+    passages = search(answerer.index, answerer.embedder, q, k, "hybrid", options, answerer.reranker, filters)
+    took_ms = round((time.perf_counter() - started) * 1000, 1)
+    return SearchResponse(query=q, passages=passages, took_ms=took_ms).model_dump_json().encode()
 
 
 # --- checks shared with /v1/chat/completions -----------------------------------------------------------------------

@@ -120,7 +120,6 @@ class MetricsMiddleware:
             await self.app(scope, receive, send)
             return
         method = scope["method"] if scope["method"] in _METHODS else "other"
-        matched_before = self.route_template(scope)
         status = 500  # what the client gets when the app raises before it responds
         started = time.perf_counter()
         counted = False
@@ -131,8 +130,9 @@ class MetricsMiddleware:
                 return
             counted = True
             # The router records the route it chose in the scope; an included router (FastAPI's _IncludedRouter)
-            # cannot be matched from outside, so that record wins. Requests a middleware answered keep the guess.
-            route = getattr(scope.get("route"), "path", None) or matched_before
+            # cannot be matched from outside, so that record wins. Requests a middleware answered (or that no route
+            # has) get the guess, matched only then: matching every route costs more than the rest of this.
+            route = getattr(scope.get("route"), "path", None) or self.route_template(scope)
             self.metrics.requests.labels(method, route, str(status)).inc()
             self.metrics.latency.labels(method, route).observe(time.perf_counter() - started)
 
@@ -152,10 +152,8 @@ class MetricsMiddleware:
             count()  # the app raised, or the client left mid-stream
 
     def route_template(self, scope: Scope) -> str:
-        """The path template of the route the router will pick (`/api/articles/{article_id}`), as it would pick it.
-
-        Matched here, before the app runs, so that requests a middleware answers (401, 429) get it too.
-        """
+        """The path template of the route the router would pick (`/api/articles/{article_id}`), for requests a
+        middleware answers (401, 429) before the router records its choice in the scope."""
         partial: str | None = None
         for route in self.router.routes:
             match, _ = route.matches(scope)

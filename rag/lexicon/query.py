@@ -30,6 +30,7 @@ class LexicalQuery:
     terms: tuple[Term, ...]  # weighted BM25 terms: original, translated, expanded, figures
     evidence: Question  # the same words as sentence coverage reads them
     cross_lingual: bool
+    words: tuple[str, ...] = ()  # a Chinese question's own BM25 words (rag.bm25.query_words); none for English
 
     @property
     def weights(self) -> dict[str, float]:
@@ -44,14 +45,15 @@ def read_question(question: str, document_frequencies: DocumentFrequencies, n_ch
 
 def _chinese(question: str, document_frequencies: DocumentFrequencies, n_chunks: int) -> LexicalQuery:
     analysed = analyse_question(question, document_frequencies, n_chunks)
-    own = [Term(word, 1.0, "original", word) for word in query_words(question)]
+    words = tuple(query_words(question))
+    own = [Term(word, 1.0, "original", word) for word in words]
     expanded = expanded_terms(analysed.weights, document_frequencies)
     expanded += _place_aliases(analysed.weights, document_frequencies)
     alternatives: dict[str, list[tuple[str, float]]] = defaultdict(list)
     for term in expanded:
         alternatives[term.source].append((term.text, term.weight))
     evidence = replace(analysed, alternatives={word: tuple(found) for word, found in alternatives.items()})
-    return LexicalQuery(tuple(merged(own + expanded)), evidence, cross_lingual=False)
+    return LexicalQuery(tuple(merged(own + expanded)), evidence, cross_lingual=False, words=words)
 
 
 def _place_aliases(words: Iterable[str], document_frequencies: DocumentFrequencies) -> list[Term]:

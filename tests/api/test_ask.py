@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx2
 import pytest
 
 from rag.api.schemas import AskErrorEvent, AskPassagesEvent, AskResponse, SearchResponse
+from rag.config import Settings
+from rag.embedding import get_embedder
+from rag.retrieval import fusion_options, search
+from rag.store import open_reader
 from tests.api.conftest import Event, parse_sse
 from tests.fake_llm import FakeLLM
 
 QUESTION = "去年湖州规上工业增加值是多少？"
+SEARCH_QUESTIONS = [
+    "截至5月底湖州建了多少个5G基站",
+    "How many 5G base stations did Huzhou build?",
+    "湖州的绿道有多长？",
+    QUESTION,
+]
 FIGURE = "1324.9"  # in the passage ranked first for QUESTION
 CORRECT = "去年全市规上工业增加值1324.9亿元，同比增长3%[1]。"
 REFUSED = "2013年湖州全社会用电量是多少亿千瓦时？"  # the corpus does not hold this figure
@@ -149,6 +160,28 @@ def test_search_returns_ranked_passages(base_url: str, k: int) -> None:
     first = response.json()["passages"][0]
     expected = {"rank", "chunk_id", "article_id", "title", "publication", "date", "source_file", "text", "score"}
     assert expected <= set(first)
+
+
+def test_search_serves_32_concurrent_clients_the_passages_the_library_finds(
+    base_url: str, module_settings: Settings
+) -> None:
+    questions = [*SEARCH_QUESTIONS * 8]
+    with ThreadPoolExecutor(max_workers=len(questions)) as pool:
+        responses = list(
+            pool.map(lambda q: httpx2.get(f"{base_url}/api/search", params={"q": q}, timeout=120), questions)
+        )
+
+    assert [r.status_code for r in responses] == [200] * len(questions)
+    reader = open_reader(module_settings)
+    try:
+        embedder = get_embedder(module_settings)
+        options = fusion_options(module_settings)
+        for question in SEARCH_QUESTIONS:
+            expected = search(reader, embedder, question, module_settings.answer_passages, "hybrid", options)
+            served = [r.json() for q, r in zip(questions, responses, strict=True) if q == question]
+            assert all(body["passages"] == [p.model_dump() for p in expected] for body in served)
+    finally:
+        reader.close()
 
 
 def test_search_understands_english(base_url: str) -> None:
