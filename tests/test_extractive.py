@@ -302,7 +302,7 @@ def test_a_refusal_says_what_the_passages_lack(answerer: Answerer, question: str
         # The city's 773 base stations are not a district's: the refusal names the figure it found, and whose it is.
         ("南浔区到5月底一共建了几个5G基站？", ["湖州", "773个", "南浔区"]),
         # Only 杭州's paper counts overseas warehouses; "6个海外招商联络处" shares the words, not the thing.
-        ("湖州一共建了多少个海外仓？", ["杭州", "283个"]),
+        ("湖州一共建了多少个海外仓？", ["杭州"]),
         # A count so far this year is not last year's.
         ("莫干山高新区去年一共签约了几个亿元以上项目？", ["截至目前", "21个", "去年"]),
     ],
