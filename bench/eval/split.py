@@ -1,6 +1,6 @@
 """Split every question file into a part to tune on and a part only measured at the end.
 
-    python bench/eval/split.py        # writes tune.jsonl + untouched.jsonl, fresh_tune.jsonl + fresh_untouched.jsonl
+    python bench/eval/split.py        # writes {,fresh_,fresh2_}tune.jsonl + {,fresh_,fresh2_}untouched.jsonl
 
 The split is stratified by question type and fixed by a hash of each id, so it never depends on how the
 service does on a question. Each group of question files is split on its own: a group written later
@@ -19,6 +19,7 @@ HERE = Path(__file__).resolve().parent
 GROUPS = {
     "": [*sorted((HERE.parents[1] / ".." / "shared" / "eval").glob("*.jsonl")), HERE / "heldout.jsonl"],
     "fresh_": [HERE / "fresh.jsonl"],
+    "fresh2_": [HERE / "fresh2.jsonl"],
 }
 
 
