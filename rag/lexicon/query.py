@@ -3,7 +3,8 @@ both from the same words, so retrieval and the answer step see one reading of th
 
 An English question is read through its translations (rag.lexicon.translate): each English phrase is one word
 of the evidence question, found in a sentence through any of its Chinese candidates. A Chinese question keeps
-its own words at full weight and gains their near-synonyms at a discount (rag.lexicon.synonyms).
+its own words at full weight and gains their near-synonyms at a discount (rag.lexicon.synonyms), and the
+corpus's short or long form of its phrases (rag.lexicon.abbreviations: 规上 for 规模以上).
 
     query = read_question("How many 5G base stations had Huzhou built?", index.document_frequencies, n_chunks)
     query.terms          # [Term("基站", 1.0, "translated", "base station"), Term("湖州", ...), Term("5g", ...)]
@@ -20,6 +21,7 @@ from dataclasses import dataclass, replace
 from rag.bm25 import query_words
 from rag.evidence import Question, analyse_question, is_cross_lingual
 from rag.facts.owners import place_aliases
+from rag.lexicon.abbreviations import abbreviated_terms
 from rag.lexicon.synonyms import expanded_terms
 from rag.lexicon.terms import DocumentFrequencies, Term, merged
 from rag.lexicon.translate import translated_terms
@@ -49,6 +51,7 @@ def _chinese(question: str, document_frequencies: DocumentFrequencies, n_chunks:
     own = [Term(word, 1.0, "original", word) for word in words]
     expanded = expanded_terms(analysed.weights, document_frequencies)
     expanded += _place_aliases(analysed.weights, document_frequencies)
+    expanded += abbreviated_terms(words, document_frequencies)
     alternatives: dict[str, list[tuple[str, float]]] = defaultdict(list)
     for term in expanded:
         alternatives[term.source].append((term.text, term.weight))
